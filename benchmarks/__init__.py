@@ -1,0 +1,1 @@
+"""Benchmarks comparing nnlite with scikit-learn and, when installed, PyTorch."""

@@ -1,0 +1,305 @@
+"""Callbacks: hooks that ``Sequential.fit`` calls around epochs and batches.
+
+The protocol: ``fit`` calls ``set_model(model)`` once, then ``on_train_begin(logs)``, and for
+each epoch ``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)`` after every
+batch, ``on_epoch_end(epoch, logs)`` and finally ``on_train_end(logs)``. ``logs`` is a dict:
+for a batch, the running ``loss`` and metrics of the epoch so far; for an epoch, the epoch's
+``loss``, metrics and ``val_`` entries. Setting ``model.stop_training = True`` ends ``fit``
+after the current epoch.
+"""
+
+import math
+import sys
+
+
+class Callback:
+    """Base class with empty hooks; override the ones you need."""
+
+    def __init__(self):
+        self.model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+
+class History(Callback):
+    """Record each epoch's logs: ``history["loss"][e]`` is epoch ``e``'s loss.
+
+    Attributes:
+        history: dict from log name to a list with one value per completed epoch.
+        epoch: list of completed epoch indices.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
+def _format_logs(logs):
+    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+
+
+class ProgressBar(Callback):
+    """Show training progress.
+
+    Args:
+        verbose: 1 draws one tqdm bar per epoch (a widget in a notebook, text in a terminal)
+            with the running loss and metrics; 2 prints one line per epoch.
+        file: stream for the output (standard error for the bar, standard output for lines).
+    """
+
+    def __init__(self, verbose=1, file=None):
+        super().__init__()
+        self.verbose = verbose
+        self.file = file
+        self._bar = None
+
+    def on_train_begin(self, logs=None):
+        self.epochs = self.model._fit_state["epochs"]
+        self.steps = self.model._fit_state["steps"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.verbose == 1:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}",
+                             unit="batch", file=self.file, leave=True, dynamic_ncols=True,
+                             mininterval=0.1)
+
+    def on_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()},
+                                  refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()},
+                                  refresh=False)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose == 2:
+            print(f"Epoch {epoch + 1}/{self.epochs} - {_format_logs(logs or {})}",
+                  file=self.file or sys.stdout, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class _Monitor(Callback):
+    """Shared logic of callbacks that watch one logged value for improvement."""
+
+    def __init__(self, monitor="val_loss", mode="auto", min_delta=0.0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{type(self).__name__}: mode must be 'auto', 'min' or 'max', "
+                             f"got {mode!r}.")
+        self.monitor = monitor
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor or monitor.endswith("r2")) else "min"
+        self.mode = mode
+        self.min_delta = abs(float(min_delta))
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def _current(self, logs):
+        if self.monitor not in (logs or {}):
+            raise ValueError(
+                f"{type(self).__name__}: monitored value {self.monitor!r} is not in the logs; "
+                f"available: {', '.join(sorted(logs or {}))}. (val_ entries need "
+                "validation_data or validation_split.)"
+            )
+        return float(logs[self.monitor])
+
+    def _improved(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop training when ``monitor`` has not improved for ``patience`` epochs.
+
+    Args:
+        monitor: log name to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        patience: epochs without improvement before stopping.
+        min_delta: smallest change that counts as an improvement.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names).
+        restore_best_weights: at the end, put back the weights of the best epoch.
+    """
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
+                 restore_best_weights=False):
+        super().__init__(monitor, mode, min_delta)
+        self.patience = int(patience)
+        self.restore_best_weights = restore_best_weights
+        self.wait = 0
+        self.best_epoch = None
+        self.best_weights = None
+        self.stopped_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait, self.best_epoch, self.best_weights, self.stopped_epoch = 0, None, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._current(logs)
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model after each epoch, or only when ``monitor`` improves.
+
+    Args:
+        filepath: target file; may contain format fields such as ``{epoch:02d}``
+            (1-based) or any log name, e.g. ``"model-{epoch:02d}-{val_loss:.3f}.nnlite"``.
+        monitor: log name that decides what "best" means.
+        save_best_only: save only when ``monitor`` improves.
+        mode: ``"min"``, ``"max"`` or ``"auto"``.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
+        super().__init__(monitor, mode)
+        self.filepath = str(filepath)
+        self.save_best_only = save_best_only
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = self._current(logs)
+            if not self._improved(value):
+                return
+            self.best = value
+        self.model.save(self.filepath.format(epoch=epoch + 1, **logs))
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate at the start of every epoch.
+
+    Args:
+        schedule: function ``(epoch, lr) -> new_lr`` (epoch counts from 0).
+    """
+
+    def __init__(self, schedule):
+        super().__init__()
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        optimizer.learning_rate = float(self.schedule(epoch, optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self.model.optimizer.learning_rate
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
+
+    Args:
+        monitor: log name to watch.
+        factor: multiplier in (0, 1).
+        patience: epochs without improvement before reducing.
+        min_delta: smallest change that counts as an improvement.
+        cooldown: epochs to wait after a reduction before counting again.
+        min_lr: lower bound of the learning rate.
+        mode: ``"min"``, ``"max"`` or ``"auto"``.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, mode="auto"):
+        super().__init__(monitor, mode, min_delta)
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}.")
+        self.factor, self.patience = float(factor), int(patience)
+        self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+        self.wait = self.cooldown_left = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._current(logs)
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if self._improved(value):
+            self.best, self.wait = value, 0
+        elif self.cooldown_left == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                optimizer = self.model.optimizer
+                optimizer.learning_rate = max(optimizer.learning_rate * self.factor,
+                                              self.min_lr)
+                self.cooldown_left, self.wait = self.cooldown, 0
+        if logs is not None:
+            logs["learning_rate"] = self.model.optimizer.learning_rate
+
+
+class CSVLogger(Callback):
+    """Write one CSV row per epoch (epoch number and every log value) to ``filename``.
+
+    Args:
+        filename: path of the CSV file.
+        append: add to an existing file instead of replacing it.
+    """
+
+    def __init__(self, filename, append=False):
+        super().__init__()
+        self.filename, self.append = str(filename), append
+        self._file = self._keys = None
+
+    def on_train_begin(self, logs=None):
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import csv
+
+        logs = dict(logs or {})
+        if self._keys is None:
+            self._keys = sorted(logs)
+            if self._file.tell() == 0:
+                csv.writer(self._file).writerow(["epoch", *self._keys])
+        csv.writer(self._file).writerow([epoch, *(logs.get(k, "") for k in self._keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+

@@ -1,0 +1,7 @@
+"""Layers: each file holds one family; all follow the contract in ``base.py``."""
+
+from nnlite.layers.base import Layer, get_layer_class
+from nnlite.layers.core import Activation, Dropout, Flatten
+from nnlite.layers.dense import Dense
+
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Layer", "get_layer_class"]

@@ -1,0 +1,219 @@
+"""Losses: the value is the (sample-weighted) batch mean; ``gradient`` is its exact derivative.
+
+Each loss computes a per-sample value ``l_i`` (a mean over the sample's non-class elements)
+and reduces it as ``sum(w * l) / sum(w)`` (``w = 1`` by default, which is the plain mean).
+Probabilities are clipped to ``[eps, 1 - eps]`` with the dtype's machine epsilon and never
+renormalised; where the clip is active the derivative is 0, exactly as for the value.
+"""
+
+import numpy as np
+from scipy import special
+
+from nnlite._utils import lookup
+
+
+class Loss:
+    """Base class: subclasses write ``_elementwise`` and ``_elementwise_grad``.
+
+    ``_elementwise(y_true, y_pred)`` returns the loss per element with the class axis
+    already summed over where the loss has one; ``_elementwise_grad`` returns its derivative
+    with respect to every element of ``y_pred``.
+    """
+
+    name = "loss"
+    #: True when the last axis holds classes that the per-element loss sums over.
+    sums_last_axis = False
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        """Return ``sum(w * l_i) / sum(w)`` as a Python float."""
+        y_true = self._check(y_true, y_pred)
+        per_sample = self._elementwise(y_true, y_pred).reshape(len(y_pred), -1).mean(axis=1)
+        if sample_weight is None:
+            return float(per_sample.mean())
+        weight = np.asarray(sample_weight, dtype=per_sample.dtype)
+        return float((weight * per_sample).sum() / weight.sum())
+
+    def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
+        """Return d(loss) / d(y_pred), shaped and typed like ``y_pred``."""
+        y_true = self._check(y_true, y_pred)
+        grad = self._elementwise_grad(y_true, y_pred)
+        return self.reduce_gradient(grad, sample_weight)
+
+    def reduce_gradient(self, grad, sample_weight=None):
+        """Scale a per-element derivative into the derivative of the reduced batch loss."""
+        n = len(grad)
+        per_sample_count = grad[0].size // (grad.shape[-1] if self.sums_last_axis else 1)
+        if sample_weight is None:
+            grad *= 1.0 / (n * per_sample_count)
+            return grad
+        weight = np.asarray(sample_weight, dtype=grad.dtype)
+        scale = weight / (weight.sum() * per_sample_count)
+        grad *= scale.reshape((n,) + (1,) * (grad.ndim - 1))
+        return grad
+
+    def one_hot_targets(self, y_true, y_pred):
+        """Return targets shaped like ``y_pred`` (sparse losses expand labels to one-hot)."""
+        return self._check(y_true, y_pred)
+
+    def _check(self, y_true, y_pred):
+        y_true = np.asarray(y_true)
+        if y_true.shape != y_pred.shape:
+            if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+                y_true = y_true.reshape(y_pred.shape)
+            else:
+                raise ValueError(
+                    f"{self.name}: targets must have the shape of the predictions "
+                    f"{y_pred.shape}, got {y_true.shape}."
+                )
+        return y_true.astype(y_pred.dtype, copy=False)
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MeanSquaredError(Loss):
+    """``l = mean((y_pred - y_true) ** 2)`` over each sample's elements."""
+
+    name = "mse"
+
+    def _elementwise(self, y_true, y_pred):
+        diff = y_pred - y_true
+        return diff * diff
+
+    def _elementwise_grad(self, y_true, y_pred):
+        return 2.0 * (y_pred - y_true)
+
+
+class _CrossEntropy(Loss):
+    def __init__(self, from_logits: bool = False):
+        self.from_logits = bool(from_logits)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
+
+    @staticmethod
+    def _clip(p):
+        eps = np.finfo(p.dtype).eps
+        return np.clip(p, eps, 1.0 - eps), (p > eps) & (p < 1.0 - eps)
+
+
+class BinaryCrossentropy(_CrossEntropy):
+    """``l = -(y log p + (1 - y) log(1 - p))``, averaged over each sample's outputs.
+
+    With ``from_logits=True`` the predictions are logits ``z`` and the loss is computed as
+    ``softplus(z) - y z``, which never overflows.
+    """
+
+    name = "binary_crossentropy"
+
+    def _elementwise(self, y_true, y_pred):
+        if self.from_logits:
+            return np.logaddexp(0.0, y_pred) - y_true * y_pred
+        p, _ = self._clip(y_pred)
+        return -(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p))
+
+    def _elementwise_grad(self, y_true, y_pred):
+        if self.from_logits:
+            return special.expit(y_pred) - y_true
+        p, inside = self._clip(y_pred)
+        return (p - y_true) / (p * (1.0 - p)) * inside
+
+
+class CategoricalCrossentropy(_CrossEntropy):
+    """``l = -sum_k y_k log p_k`` over the last axis, for one-hot (or soft) targets.
+
+    With ``from_logits=True``, ``l = sum(y) * logsumexp(z) - sum_k y_k z_k``.
+    """
+
+    name = "categorical_crossentropy"
+    sums_last_axis = True
+
+    def _elementwise(self, y_true, y_pred):
+        if self.from_logits:
+            lse = special.logsumexp(y_pred, axis=-1)
+            return y_true.sum(axis=-1) * lse - (y_true * y_pred).sum(axis=-1)
+        p, _ = self._clip(y_pred)
+        return -(y_true * np.log(p)).sum(axis=-1)
+
+    def _elementwise_grad(self, y_true, y_pred):
+        if self.from_logits:
+            shifted = np.exp(y_pred - y_pred.max(axis=-1, keepdims=True))
+            softmax = shifted / shifted.sum(axis=-1, keepdims=True)
+            return y_true.sum(axis=-1, keepdims=True) * softmax - y_true
+        p, inside = self._clip(y_pred)
+        return -y_true / p * inside
+
+    def _check(self, y_true, y_pred):
+        y_true = np.asarray(y_true)
+        if y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"{self.name}: one-hot targets must have shape {y_pred.shape} "
+                f"({y_pred.shape[-1]} classes), got {y_true.shape}. For integer labels use "
+                "'sparse_categorical_crossentropy'."
+            )
+        return y_true.astype(y_pred.dtype, copy=False)
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Categorical cross-entropy with integer labels in ``[0, classes)`` as targets."""
+
+    name = "sparse_categorical_crossentropy"
+
+    def _check(self, y_true, y_pred):
+        labels = np.asarray(y_true)
+        if labels.shape == y_pred.shape[:-1] + (1,):
+            labels = labels.reshape(y_pred.shape[:-1])
+        if labels.shape != y_pred.shape[:-1]:
+            raise ValueError(
+                f"{self.name}: labels must have shape {y_pred.shape[:-1]} for predictions of "
+                f"shape {y_pred.shape}, got {labels.shape}."
+            )
+        classes = y_pred.shape[-1]
+        if labels.dtype.kind == "f":
+            if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+                raise ValueError(f"{self.name}: labels must be integers, got {labels.dtype} "
+                                 "values with a fractional part.")
+        elif labels.dtype.kind not in "iub":
+            raise ValueError(f"{self.name}: labels must be integers, got dtype {labels.dtype}.")
+        bad = np.flatnonzero((labels < 0) | (labels >= classes))
+        if bad.size:
+            raise ValueError(
+                f"{self.name}: labels must be in [0, {classes}), got "
+                f"{labels.reshape(-1)[bad[0]]!r} at index {int(bad[0])}."
+            )
+        one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
+        np.put_along_axis(one_hot, labels.astype(np.intp)[..., None], 1.0, axis=-1)
+        return one_hot
+
+
+_CLASSES = {cls.name: cls for cls in (MeanSquaredError, BinaryCrossentropy,
+                                      CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+_ALIASES = {"mean_squared_error": "mse", "bce": "binary_crossentropy",
+            "cce": "categorical_crossentropy", "scce": "sparse_categorical_crossentropy"}
+
+
+def get(identifier) -> Loss:
+    """Resolve a loss from a name, a ``{"name", "config"}`` dict, or pass a Loss through.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the known names).
+        TypeError: for anything else.
+    """
+    if isinstance(identifier, str):
+        return lookup(_CLASSES, _ALIASES.get(identifier, identifier), "loss")()
+    if isinstance(identifier, dict) and "name" in identifier:
+        return lookup(_CLASSES, identifier["name"], "loss")(**identifier.get("config", {}))
+    if isinstance(identifier, Loss):
+        return identifier
+    raise TypeError(f"loss must be a name or a Loss object, got {identifier!r}.")
+
+
+def serialize(loss: Loss) -> dict:
+    """Return ``{"name", "config"}`` for a built-in loss."""
+    if _CLASSES.get(loss.name) is not type(loss):
+        raise ValueError(f"Loss {loss!r} is not a built-in loss, so it cannot be saved.")
+    return {"name": loss.name, "config": loss.get_config()}
