@@ -183,7 +183,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         if bad.size:
             raise ValueError(
                 f"{self.name}: labels must be in [0, {classes}), got "
-                f"{labels.reshape(-1)[bad[0]]!r} at index {int(bad[0])}."
+                f"{labels.reshape(-1)[bad[0]].item()!r} at index {int(bad[0])}."
             )
         one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
         np.put_along_axis(one_hot, labels.astype(np.intp)[..., None], 1.0, axis=-1)
