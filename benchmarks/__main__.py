@@ -9,7 +9,7 @@ SKIP = {"common"}
 
 
 def main() -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent))
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
                    if m.name not in SKIP and not m.name.startswith("_"))
     wanted = sys.argv[1:] or names
     for name in wanted:
