@@ -48,3 +48,41 @@ def gradcheck_layer(layer, x, tol=1e-6):
     error = nnlite.gradcheck(layer, x)
     assert error < tol, error
     return error
+
+
+def simple_rnn_reference(x, kernel, recurrent_kernel, bias, activation, grad_seq):
+    """SimpleRNN forward and backward with plain loops over samples and timesteps.
+
+    Args:
+        x: inputs ``(n, t, in)``.
+        kernel, recurrent_kernel, bias: the layer's weights.
+        activation: an object from ``nnlite.activations``, applied to one vector at a time.
+        grad_seq: d(loss)/d(h_s) for every step, ``(n, t, units)``.
+
+    Returns:
+        ``(h, grads, grad_x)``: all hidden states ``(n, t, units)``, a dict of weight
+        gradients keyed like the layer's params, and d(loss)/d(x).
+    """
+    n, t, _ = x.shape
+    units = kernel.shape[1]
+    h = np.zeros((n, t, units))
+    z = np.zeros((n, t, units))
+    grads = {"kernel": np.zeros(kernel.shape), "bias": np.zeros(units),
+             "recurrent_kernel": np.zeros(recurrent_kernel.shape)}
+    grad_x = np.zeros(x.shape)
+    for i in range(n):
+        state = np.zeros(units)
+        for s in range(t):
+            z[i, s] = x[i, s] @ kernel + state @ recurrent_kernel + bias
+            h[i, s] = activation.forward(z[i, s])
+            state = h[i, s]
+        carry = np.zeros(units)
+        for s in reversed(range(t)):
+            grad_z = activation.backward(z[i, s], h[i, s], grad_seq[i, s] + carry)
+            previous = h[i, s - 1] if s > 0 else np.zeros(units)
+            grads["kernel"] += np.outer(x[i, s], grad_z)
+            grads["recurrent_kernel"] += np.outer(previous, grad_z)
+            grads["bias"] += grad_z
+            grad_x[i, s] = kernel @ grad_z
+            carry = recurrent_kernel @ grad_z
+    return h, grads, grad_x
