@@ -56,7 +56,7 @@ def train_sine_regressor(n_train=2000, n_test=500, epochs=10, seed=0, verbose=0)
     """Train the next-value regressor; return ``(model, test MSE, variance of the targets)``."""
     nnlite.set_seed(seed)
     x, y = make_sine_data(n_train + n_test, seed=seed)
-    model = nnlite.Sequential([SimpleRNN(32), Dense(1)])
+    model = nnlite.Sequential([SimpleRNN(16), Dense(1)])
     model.compile(loss="mse", optimizer=nnlite.optimizers.Adam(0.01))
     model.fit(x[:n_train], y[:n_train], epochs=epochs, batch_size=32, verbose=verbose)
     mse = model.evaluate(x[n_train:], y[n_train:])["loss"]
