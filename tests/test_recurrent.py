@@ -1,4 +1,5 @@
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ from nnlite import activations
 from nnlite.layers import Dense, Embedding, SimpleRNN
 from tests.helpers import check_layer_contract, simple_rnn_reference
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sequences.py"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "sequences.py"
 
 
 def test_contract():
@@ -209,6 +211,18 @@ def test_token_order_classifier_learns(example):
 def test_noisy_sine_regressor_learns(example):
     _, mse, variance = example.train_sine_regressor(seed=0)
     assert mse < 0.05 * variance
+
+
+def test_docs_examples_run_and_learn(capsys):
+    text = (ROOT / "docs" / "sequences.md").read_text()
+    classifier, regressor = re.findall(r"```python\n(.*?)```", text, re.S)
+    namespace = {}
+    exec(classifier, namespace)
+    assert namespace["model"].evaluate(namespace["x"][2000:], namespace["y"][2000:])[
+        "accuracy"] >= 0.95
+    exec(regressor, namespace)
+    y = namespace["y"]
+    assert namespace["model"].evaluate(namespace["x"][2000:], y[2000:])["loss"] < 0.05 * y.var()
 
 
 # ---- errors: one test per message --------------------------------------------------------
