@@ -5,7 +5,8 @@ whether token 7 appears before token 3; Embedding(5000, 64) -> SimpleRNN(128, ta
 Dense(1, sigmoid), binary cross-entropy, plain SGD, batch 64, float32, shuffled each epoch.
 PyTorch (nn.Embedding + nn.RNN + nn.Linear, same sizes, BCE on logits) is timed when it is
 importable. Run ``python -m benchmarks.rnn_epoch`` (``--profile`` prints a cProfile of one
-nnlite epoch instead).
+nnlite epoch instead; ``--threads 1`` runs BLAS and PyTorch on one thread, which keeps the
+timings steady when other programs share the cores).
 """
 
 import argparse
@@ -14,6 +15,7 @@ import io
 import pstats
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import nnlite
 from benchmarks.common import print_table, save_json, time_interleaved, torch_or_none
@@ -83,7 +85,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of one nnlite epoch instead of timing")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and PyTorch threads (default: all cores)")
     args = parser.parse_args(argv)
+    with threadpool_limits(args.threads):
+        return _run(args)
+
+
+def _run(args):
     x, y = make_data()
     if args.profile:
         profile_epoch(x, y)
@@ -91,13 +100,18 @@ def main(argv=None):
     candidates = {"nnlite": nnlite_epoch(x, y)}
     torch = torch_or_none()
     if torch is not None:
+        if args.threads:
+            torch.set_num_threads(args.threads)
         candidates["pytorch"] = torch_epoch(torch, x, y)
     results = time_interleaved(candidates, repeats=args.repeats)
     reference = "pytorch" if torch is not None else "nnlite"
+    threads = args.threads or "all"
     print_table(f"One epoch: Embedding({VOCAB}, {EMBED}) -> SimpleRNN({UNITS}) -> Dense(1), "
-                f"{N} sequences of {T}, batch {BATCH}, SGD, float32", results, reference)
+                f"{N} sequences of {T}, batch {BATCH}, SGD, float32, threads: {threads}",
+                results, reference)
     payload = {"workload": {"n": N, "timesteps": T, "vocab": VOCAB, "embed": EMBED,
-                            "units": UNITS, "batch": BATCH, "dtype": "float32"},
+                            "units": UNITS, "batch": BATCH, "dtype": "float32",
+                            "threads": threads},
                "results": results}
     if torch is not None:
         ratio = results["nnlite"]["median"] / results["pytorch"]["median"]
@@ -106,7 +120,7 @@ def main(argv=None):
         print(f"\nnnlite / pytorch = {ratio:.2f} (target <= 0.8)")
     else:
         print("\n(PyTorch is not installed: pip install '.[bench]' to compare with it.)")
-    save_json("rnn_epoch", payload)
+    save_json("rnn_epoch" if args.threads is None else f"rnn_epoch_{threads}threads", payload)
     return results
 
 
