@@ -62,13 +62,15 @@ class SimpleRNN(Layer):
             z[s] += h[s - 1] @ self.params["recurrent_kernel"]   # (n, units) @ (units, units)
             h[s] = self.activation.forward(z[s])
         self._cache = (x, z, h)
-        return h.transpose(1, 0, 2) if self.return_sequences else h[-1].copy()
+        if self.return_sequences:
+            return h.transpose(1, 0, 2)                          # -> (n, t, units) view
+        return h[-1].copy()                                      # (n, units)
 
     def backward(self, grad_output):
         x, z, h = self._cached()
         t, n, features = x.shape
         recurrent_t = self.params["recurrent_kernel"].T
-        grad_seq = grad_output.transpose(1, 0, 2) if self.return_sequences else None
+        grad_seq = grad_output.transpose(1, 0, 2) if self.return_sequences else None  # (t, n, u)
         grad_h = grad_seq[-1] if self.return_sequences else grad_output   # (n, units)
         grad_z = np.empty_like(z)                                # (t, n, units)
         for s in range(t - 1, -1, -1):
@@ -81,7 +83,8 @@ class SimpleRNN(Layer):
         self.grads["kernel"] = x.reshape(t * n, features).T @ grad_z2  # (in, t*n) @ (t*n, units)
         # sum_s h_{s-1}.T @ grad_z_s for s >= 1 (h_0 = 0 adds nothing), as one GEMM.
         h_prev = h[:-1].reshape((t - 1) * n, self.units)         # ((t-1)*n, units)
-        self.grads["recurrent_kernel"] = h_prev.T @ grad_z2[n:]  # (units, (t-1)*n) @ (.., units)
+        # (units, (t-1)*n) @ ((t-1)*n, units)
+        self.grads["recurrent_kernel"] = h_prev.T @ grad_z2[n:]
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
         grad_x = grad_z2 @ self.params["kernel"].T               # (t*n, units) @ (units, in)
