@@ -1,7 +1,18 @@
 """Layers: each file holds one family; all follow the contract in ``base.py``."""
 
 from nnlite.layers.base import Layer, get_layer_class
+from nnlite.layers.conv import Conv2D, MaxPool2D, MaxPooling2D
 from nnlite.layers.core import Activation, Dropout, Flatten
 from nnlite.layers.dense import Dense
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Layer", "get_layer_class"]
+__all__ = [
+    "Activation",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "get_layer_class",
+]
