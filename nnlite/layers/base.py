@@ -14,7 +14,7 @@ _LAYER_CLASSES: dict[str, type] = {}
 def _snake_case(name: str) -> str:
     out = [name[0].lower()]
     for prev, ch in itertools.pairwise(name):
-        if ch.isupper() and (prev.islower() or prev.isdigit()):
+        if ch.isupper() and prev.islower():
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
