@@ -156,7 +156,7 @@ class MaxPool2D(Layer):
         (top, bottom), (left, right) = pads
         grad_xp = np.zeros((n, h + top + bottom, w + left + right, c), grad_output.dtype)
         views = _windows(grad_xp, self.pool_size, self.strides, argmax.shape[1:3])
-        overlap = any(s < p for s, p in zip(self.strides, self.pool_size, strict=True))
+        overlap = _overlapping(self.pool_size, self.strides)
         for k, view in enumerate(views):
             if overlap:   # windows share input pixels: their gradients add up
                 view += grad_output * (argmax == k)
@@ -307,6 +307,11 @@ def _col2im(grad_cols, x_shape, pads, kernel_size, strides, out_hw):
             grad_xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] += (
                 grad_patches[:, :, :, i, j, :])
     return grad_xp[:, top:top + h, left:left + w, :]
+
+
+def _overlapping(pool_size, strides):
+    """True when a stride is smaller than the pool, so neighbouring windows share pixels."""
+    return any(s < p for p, s in zip(pool_size, strides, strict=True))
 
 
 def _windows(a, pool_size, strides, out_hw):
