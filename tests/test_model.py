@@ -340,3 +340,26 @@ def test_get_and_set_weights_round_trip(rng):
 def test_duplicate_layer_names():
     with pytest.raises(ValueError, match="layer name 'a' is used twice"):
         nnlite.Sequential([Dense(2, name="a"), Dense(2, name="a")])
+
+
+def test_accuracy_kind_follows_the_loss():
+    p3 = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], dtype=np.float32)
+    p1 = np.array([[0.8], [0.4]], dtype=np.float32)
+    cases = [
+        ("sparse_categorical_crossentropy", p3, np.array([0, 1]), 0.5),
+        ("categorical_crossentropy", p3, np.eye(3)[[0, 2]], 1.0),
+        ("binary_crossentropy", p1, np.array([[1], [1]]), 0.5),
+        (losses.BinaryCrossentropy(from_logits=True), np.array([[0.5], [-0.5]]),
+         np.array([[1], [0]]), 1.0),
+    ]
+    for loss, pred, y, expected in cases:
+        model = nnlite.Sequential([Activation("linear")], input_shape=(pred.shape[1],))
+        model.compile(loss=loss, metrics=["accuracy"])
+        assert model.evaluate(pred, y)["accuracy"] == expected, loss
+
+
+def test_mse_and_mae_metrics():
+    model = nnlite.Sequential([Activation("linear")], input_shape=(1,))
+    model.compile(loss="mse", metrics=["mse", "mae"])
+    result = model.evaluate(np.array([[1.0], [3.0]]), np.array([[0.0], [0.0]]))
+    assert result == {"loss": 5.0, "mse": 5.0, "mae": 2.0}
