@@ -12,6 +12,10 @@ from nnlite.layers.base import Layer
 class Conv2D(Layer):
     """2-D convolution ``y = act(conv(x, kernel) + bias)``, as one GEMM over im2col patches.
 
+    Each output pixel's receptive field becomes one row of ``k = kh*kw*c`` values (plus a 1
+    for the bias), so the forward is one GEMM and the backward two, one for the weights and
+    one for the patches, which col2im sums back onto the input.
+
     Like Keras (and every framework) this is a cross-correlation: the kernel is not flipped.
     ``padding="same"`` pads as TensorFlow does, the odd row/column at the bottom/right, so
     the output has ``ceil(size / stride)`` rows and columns.
@@ -61,11 +65,9 @@ class Conv2D(Layer):
     def forward(self, x, training=False):
         (oh, ow), pads = _geometry(x.shape, self.kernel_size, self.strides, self.padding)
         xp = _pad(x, pads, 0.0, self._scratch)                     # (n, hp, wp, c)
-        cols = _im2col(xp, self.kernel_size, self.strides, (oh, ow), self._scratch)
-        kernel2 = self.params["kernel"].reshape(-1, self.filters)  # (kh*kw*c, filters)
-        z = cols @ kernel2                          # (n*oh*ow, kh*kw*c) @ (kh*kw*c, filters)
-        if self.use_bias:
-            z += self.params["bias"]
+        cols = _im2col(xp, self.kernel_size, self.strides, (oh, ow), self.use_bias,
+                       self._scratch)                              # (n*oh*ow, k[+1])
+        z = cols @ self._weights()                  # (n*oh*ow, k[+1]) @ (k[+1], filters)
         z = z.reshape(x.shape[0], oh, ow, self.filters)            # -> (n, oh, ow, filters)
         y = self.activation.forward(z)
         self._cache = (x.shape, pads, cols, z, y)
@@ -75,13 +77,23 @@ class Conv2D(Layer):
         x_shape, pads, cols, z, y = self._cached()
         grad_z = grad_output if fused else self.activation.backward(z, y, grad_output)
         grad_z2 = grad_z.reshape(-1, self.filters)                 # (n*oh*ow, filters)
-        kernel2 = self.params["kernel"].reshape(-1, self.filters)  # (kh*kw*c, filters)
-        grad_kernel2 = cols.T @ grad_z2             # (kh*kw*c, n*oh*ow) @ (n*oh*ow, filters)
-        self.grads["kernel"] = grad_kernel2.reshape(self.params["kernel"].shape)
+        grad_weights = cols.T @ grad_z2             # (k[+1], n*oh*ow) @ (n*oh*ow, filters)
+        kernel = self.params["kernel"]
+        kernel2 = kernel.reshape(-1, self.filters)                 # (k, filters)
+        self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)
         if self.use_bias:
-            self.grads["bias"] = grad_z2.sum(axis=0)
-        grad_cols = grad_z2 @ kernel2.T             # (n*oh*ow, filters) @ (filters, kh*kw*c)
+            self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
+        grad_cols = self._scratch.get("grad_cols", (len(grad_z2), len(kernel2)), grad_z.dtype)
+        np.matmul(grad_z2, kernel2.T, out=grad_cols)  # (n*oh*ow, filters) @ (filters, k)
         return _col2im(grad_cols, x_shape, pads, self.kernel_size, self.strides, z.shape[1:3])
+
+    def _weights(self):
+        """The kernel as a ``(k, filters)`` matrix, ``k = kh*kw*c``, with the bias as one
+        more row: im2col's column of ones turns the bias add into part of the GEMM."""
+        kernel2 = self.params["kernel"].reshape(-1, self.filters)  # (kh, kw, c, f) -> (k, f)
+        if not self.use_bias:
+            return kernel2
+        return np.concatenate([kernel2, self.params["bias"][None, :]])   # (k + 1, filters)
 
     def output_shape(self, input_shape):
         (oh, ow), _ = _geometry((None, *input_shape), self.kernel_size, self.strides,
@@ -142,11 +154,13 @@ class MaxPool2D(Layer):
         # A running max that records the offset of each strict improvement: since offsets
         # grow, the largest recorded offset is the first maximum in scan order.
         y = views[0].copy()
-        argmax = np.zeros(y.shape, dtype=np.min_scalar_type(len(views)))
+        argmax = np.zeros(y.shape, dtype=np.uint8 if len(views) < 256 else np.uint16)
+        better = np.empty_like(argmax)
         for k, view in enumerate(views[1:], start=1):
-            better = np.greater(view, y)
+            np.greater(view, y, out=better)                        # 1 where offset k wins
             np.maximum(y, view, out=y)
-            np.maximum(argmax, better.view(np.uint8) * argmax.dtype.type(k), out=argmax)
+            better *= k
+            np.maximum(argmax, better, out=argmax)
         self._cache = (x.shape, pads, argmax)
         return y
 
@@ -154,14 +168,20 @@ class MaxPool2D(Layer):
         x_shape, pads, argmax = self._cached()
         n, h, w, c = x_shape
         (top, bottom), (left, right) = pads
-        grad_xp = np.zeros((n, h + top + bottom, w + left + right, c), grad_output.dtype)
-        views = _windows(grad_xp, self.pool_size, self.strides, argmax.shape[1:3])
+        shape = (n, h + top + bottom, w + left + right, c)
+        (oh, ow), (ph, pw) = argmax.shape[1:3], self.pool_size
         overlap = _overlapping(self.pool_size, self.strides)
-        for k, view in enumerate(views):
+        # Windows that tile the input exactly write every pixel once: no zeroing needed.
+        tiled = self.strides == self.pool_size and shape[1:3] == (oh * ph, ow * pw)
+        grad_xp = np.empty(shape, grad_output.dtype) if tiled else np.zeros(shape,
+                                                                            grad_output.dtype)
+        hit = np.empty(argmax.shape, dtype=bool)
+        for k, view in enumerate(_windows(grad_xp, self.pool_size, self.strides, (oh, ow))):
+            np.equal(argmax, k, out=hit)
             if overlap:   # windows share input pixels: their gradients add up
-                view += grad_output * (argmax == k)
+                view += grad_output * hit
             else:         # each pixel is in at most one window: write, do not accumulate
-                np.multiply(grad_output, argmax == k, out=view)
+                np.multiply(grad_output, hit, out=view)
         return grad_xp[:, top:top + h, left:left + w, :]
 
     def output_shape(self, input_shape):
@@ -274,8 +294,9 @@ def _pad(x, pads, value, scratch):
     return xp
 
 
-def _im2col(xp, kernel_size, strides, out_hw, scratch):
-    """Copy every receptive field of ``xp`` into one row: ``(n*oh*ow, kh*kw*c)``.
+def _im2col(xp, kernel_size, strides, out_hw, ones_column, scratch):
+    """Copy every receptive field of ``xp`` into one row: ``(n*oh*ow, kh*kw*c)``, plus a
+    last column of ones when ``ones_column`` (it multiplies the bias row of the weights).
 
     The rows come from a strided view (no copy, no loop) whose last three axes walk one
     patch in the kernel's ``(kh, kw, c)`` order, so the GEMM with the reshaped kernel is the
@@ -286,8 +307,10 @@ def _im2col(xp, kernel_size, strides, out_hw, scratch):
     sn, sy, sx, sc = xp.strides
     patches = as_strided(xp, shape=(n, oh, ow, kh, kw, c),
                          strides=(sn, sy * sh, sx * sw, sy, sx, sc), writeable=False)
-    cols = scratch.get("cols", (n * oh * ow, kh * kw * c), xp.dtype)
-    np.copyto(cols.reshape(n, oh, ow, kh, kw, c), patches)  # (n*oh*ow, kh*kw*c) as 6-D
+    k = kh * kw * c
+    # Filled with ones once; the copy below rewrites all but the last column on every call.
+    cols = scratch.get("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
+    np.copyto(cols[:, :k].reshape(n, oh, ow, kh, kw, c), patches)  # (n*oh*ow, k) as 6-D
     return cols
 
 
