@@ -115,6 +115,16 @@ def test_cnn_model_gradcheck_through_flatten(float64, rng):
     assert nnlite.gradcheck(model, x, y, max_elements=60) < 1e-6
 
 
+def test_conv_as_last_layer_uses_the_fused_gradient(float64, rng):
+    # Per-pixel classification: softmax over the filters, one label per pixel.
+    model = nnlite.Sequential([Conv2D(3, 3, padding="same", activation="softmax")],
+                              input_shape=(5, 4, 2))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert model._uses_fused_gradient()
+    x, y = rng.standard_normal((2, 5, 4, 2)), rng.integers(0, 3, (2, 5, 4))
+    assert nnlite.gradcheck(model, x, y) < 1e-6
+
+
 # ---- hand-worked examples ------------------------------------------------------------------
 
 
