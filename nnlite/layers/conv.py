@@ -83,7 +83,7 @@ class Conv2D(Layer):
         self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)
         if self.use_bias:
             self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
-        grad_cols = self._scratch.get("grad_cols", (len(grad_z2), len(kernel2)), grad_z.dtype)
+        grad_cols = self._scratch.buffer("grad_cols", (len(grad_z2), len(kernel2)), grad_z.dtype)
         np.matmul(grad_z2, kernel2.T, out=grad_cols)  # (n*oh*ow, filters) @ (filters, k)
         return _col2im(grad_cols, x_shape, pads, self.kernel_size, self.strides, z.shape[1:3])
 
@@ -273,7 +273,7 @@ class _Scratch(dict):
     """Arrays reused between batches of the same shape, so a training step does not allocate
     (and page-fault) the large im2col and padding buffers again."""
 
-    def get(self, name, shape, dtype, fill=None):
+    def buffer(self, name, shape, dtype, fill=None):
         key = (name, tuple(shape), np.dtype(dtype))
         if key not in self:
             if len(self) >= 8:  # e.g. a smaller last batch: keep a few shapes, not all
@@ -289,7 +289,7 @@ def _pad(x, pads, value, scratch):
     if top == bottom == left == right == 0:
         return x
     n, h, w, c = x.shape
-    xp = scratch.get("pad", (n, h + top + bottom, w + left + right, c), x.dtype, fill=value)
+    xp = scratch.buffer("pad", (n, h + top + bottom, w + left + right, c), x.dtype, fill=value)
     xp[:, top:top + h, left:left + w, :] = x
     return xp
 
@@ -309,7 +309,7 @@ def _im2col(xp, kernel_size, strides, out_hw, ones_column, scratch):
                          strides=(sn, sy * sh, sx * sw, sy, sx, sc), writeable=False)
     k = kh * kw * c
     # Filled with ones once; the copy below rewrites all but the last column on every call.
-    cols = scratch.get("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
+    cols = scratch.buffer("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
     np.copyto(cols[:, :k].reshape(n, oh, ow, kh, kw, c), patches)  # (n*oh*ow, k) as 6-D
     return cols
 
