@@ -80,7 +80,7 @@ class Conv2D(Layer):
         grad_weights = cols.T @ grad_z2             # (k[+1], n*oh*ow) @ (n*oh*ow, filters)
         kernel = self.params["kernel"]
         kernel2 = kernel.reshape(-1, self.filters)                 # (k, filters)
-        self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)
+        self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)  # -> 4-D
         if self.use_bias:
             self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
         grad_cols = self._scratch.buffer("grad_cols", (len(grad_z2), len(kernel2)), grad_z.dtype)
