@@ -361,41 +361,38 @@ class Sequential:
             param[...] = value
 
     def summary(self, print_fn=print) -> None:
-        """Print a table of layers with their output shapes and parameter counts."""
+        """Print a table of layers with their output shapes and parameter counts.
+
+        A "Trainable" column appears when some layer is frozen (``trainable = False``).
+        """
         frozen_any = any(not layer.trainable for layer in self.layers)
-        widths = (34, 26, 12) + ((11,) if frozen_any else ())
-        head = ("Layer (type)", "Output Shape", "Param #") + (("Trainable",) if frozen_any
-                                                               else ())
-        total_width = sum(widths)
-
-        def row(cells):
-            text = "".join(str(c).ljust(w) for c, w in zip(cells[:1], widths[:1], strict=True))
-            text += "".join(str(c).ljust(w) for c, w in zip(cells[1:2], widths[1:2],
-                                                             strict=True))
-            text += "".join(str(c).rjust(w - 2).ljust(w) for c, w in zip(cells[2:], widths[2:],
-                                                                         strict=True))
-            return " " + text.rstrip()
-
-        lines = [f'Model: "{self.name}"', "_" * total_width, row(head), "=" * total_width]
+        rows = [("Layer (type)", "Output Shape", "Param #", "Trainable")]
         shape = self._input_shape
-        for i, layer in enumerate(self.layers):
+        for layer in self.layers:
             if shape is not None and layer.built:
                 shape = tuple(layer.output_shape(shape))
                 shown = str((None, *shape)).replace(",)", ")")
             else:
                 shape, shown = None, "? (not built)"
-            cells = [f"{layer.name} ({type(layer).__name__})", shown,
-                     f"{layer.count_params():,}"]
-            if frozen_any:
-                cells.append("Y" if layer.trainable else "N (frozen)")
-            lines.append(row(cells))
-            lines.append(("=" if i == len(self.layers) - 1 else "-") * total_width
-                         if i == len(self.layers) - 1 else "")
-        lines = [line for line in lines if line != ""]
+            rows.append((f"{layer.name} ({type(layer).__name__})", shown,
+                         f"{layer.count_params():,}", "Y" if layer.trainable else "N (frozen)"))
+        widths = [max(len(r[i]) for r in rows) + 3 for i in range(4)]
+        columns = 4 if frozen_any else 3
+
+        def line(cells):
+            text = cells[0].ljust(widths[0]) + cells[1].ljust(widths[1])
+            text += cells[2].rjust(widths[2] - 3)
+            if columns == 4:
+                text += "   " + cells[3]
+            return " " + text
+
+        rule = sum(widths[:columns]) + 1
+        lines = [f'Model: "{self.name}"', "_" * rule, line(rows[0]), "=" * rule]
+        lines += [line(r) for r in rows[1:]] + ["=" * rule]
         total = self.count_params()
         trainable = sum(layer.count_params() for layer in self.layers if layer.trainable)
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-                  f"Non-trainable params: {total - trainable:,}", "_" * total_width]
+                  f"Non-trainable params: {total - trainable:,}", "_" * rule]
         print_fn("\n".join(lines))
 
     def get_config(self) -> dict:
@@ -445,7 +442,7 @@ class Sequential:
             _check_finite(x, "x", method)
         else:
             raise ValueError(f"{method}: x must be numeric, got dtype {x.dtype}.")
-        if not self.built:
+        if not self.built or self._input_shape is None:
             self.build(x.shape[1:])
         return x
 
@@ -460,6 +457,12 @@ class Sequential:
         elif y.dtype.kind not in "iub":
             raise ValueError(f"{method}: y must be numeric, got dtype {y.dtype}; encode "
                              "string labels as integers first.")
+        if self.loss is not None:
+            shape = self._input_shape
+            for layer in self.layers:
+                shape = tuple(layer.output_shape(shape))
+            # Checked once for the whole data set, so errors give the row in the user's y.
+            y = self.loss.check_targets(y, (len(y), *shape))
         return x, y
 
     def _check_validation(self, data):
