@@ -246,13 +246,14 @@ class Sequential:
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
-        callback_list = [history]
-        if verbose:
-            callback_list.append(ProgressBar(verbose))
+        callback_list = [ProgressBar(verbose)] if verbose else []
         for callback in callbacks or []:
             if not isinstance(callback, Callback):
                 raise TypeError(f"fit: callbacks must be Callback objects, got {callback!r}.")
             callback_list.append(callback)
+        # History goes last so that it records what other callbacks add to an epoch's logs
+        # (the learning_rate of the schedulers).
+        callback_list.append(history)
         self.history = history
         self.stop_training = False
         self._fit_state = {"epochs": epochs, "steps": steps}
@@ -286,7 +287,7 @@ class Sequential:
                         values = _METRICS[name](self.loss, y[index], y_pred)
                         totals.add(name, values, batch_w)
                     logs = totals.means()
-                    for callback in callback_list[1:]:
+                    for callback in callback_list:
                         callback.on_batch_end(step, logs)
                     if interrupted.flag:
                         break
