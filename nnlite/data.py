@@ -19,26 +19,18 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.impute import SimpleImputer
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import (
-    LabelEncoder,
-    MaxAbsScaler,
-    MinMaxScaler,
-    OneHotEncoder,
-    RobustScaler,
-    StandardScaler,
-)
 
 from nnlite import config
 
+# scikit-learn names re-exported here, imported on first use so that `import nnlite` stays fast.
+_SKLEARN = {"train_test_split": "sklearn.model_selection", "MaxAbsScaler": "sklearn.preprocessing",
+            "MinMaxScaler": "sklearn.preprocessing", "OneHotEncoder": "sklearn.preprocessing",
+            "RobustScaler": "sklearn.preprocessing", "StandardScaler": "sklearn.preprocessing"}
+
+
 __all__ = [
+    *_SKLEARN,
     "Dataset",
-    "MaxAbsScaler",
-    "MinMaxScaler",
-    "OneHotEncoder",
-    "RobustScaler",
-    "StandardScaler",
     "TabularEncoder",
     "batches",
     "infer_task",
@@ -47,8 +39,16 @@ __all__ = [
     "one_hot",
     "read_csv",
     "standardize",
-    "train_test_split",
 ]
+
+
+def __getattr__(name):
+    if name in _SKLEARN:
+        import importlib
+
+        return getattr(importlib.import_module(_SKLEARN[name]), name)
+    raise AttributeError(f"module 'nnlite.data' has no attribute {name!r}")
+
 
 TASKS = ("auto", "classification", "regression")
 SCALES = ("standard", "minmax", None)
@@ -197,6 +197,9 @@ class TabularEncoder:
 
     def fit(self, frame: pd.DataFrame) -> "TabularEncoder":
         """Learn imputation values, scales, categories and classes from ``frame``."""
+        from sklearn.impute import SimpleImputer
+        from sklearn.preprocessing import LabelEncoder, MinMaxScaler, OneHotEncoder, StandardScaler
+
         frame = self.prepare(frame)
         self.numeric = [c for c in self.features if _is_numeric(frame[c])]
         self.categorical = [c for c in self.features if c not in self.numeric]

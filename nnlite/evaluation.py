@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 __all__ = [
     "classification_metrics",
@@ -58,6 +57,8 @@ def classification_metrics(y_true, y_pred) -> dict:
         ``{"accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_weighted",
         "recall_weighted", "f1_weighted"}`` as Python floats.
     """
+    from sklearn import metrics as skm
+
     y_true, y_pred = predicted_labels(y_true), predicted_labels(y_pred)
     result = {"accuracy": float(skm.accuracy_score(y_true, y_pred))}
     for average in ("macro", "weighted"):
@@ -70,6 +71,8 @@ def classification_metrics(y_true, y_pred) -> dict:
 
 def regression_metrics(y_true, y_pred) -> dict:
     """MSE, RMSE, MAE and R2 of predictions ``(n,)`` or ``(n, 1)`` against ``y_true``."""
+    from sklearn import metrics as skm
+
     y_true = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
     y_pred = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
     mse = float(skm.mean_squared_error(y_true, y_pred))
@@ -79,6 +82,8 @@ def regression_metrics(y_true, y_pred) -> dict:
 
 def confusion_matrix(y_true, y_pred, num_classes=None) -> np.ndarray:
     """Counts ``C[i, j]`` of samples of class ``i`` predicted as ``j`` (rows: true class)."""
+    from sklearn import metrics as skm
+
     y_true, y_pred = predicted_labels(y_true), predicted_labels(y_pred)
     labels = None if num_classes is None else np.arange(num_classes)
     return skm.confusion_matrix(y_true, y_pred, labels=labels)
@@ -86,6 +91,8 @@ def confusion_matrix(y_true, y_pred, num_classes=None) -> np.ndarray:
 
 def classification_report(y_true, y_pred, class_names=None) -> str:
     """A printable table of precision, recall, F1 and support per class, with averages."""
+    from sklearn import metrics as skm
+
     y_true, y_pred = predicted_labels(y_true), predicted_labels(y_pred)
     labels = None if class_names is None else np.arange(len(class_names))
     names = None if class_names is None else [str(c) for c in class_names]
