@@ -7,6 +7,8 @@ pyplot, so they work headless and leave no global figure state behind. Each retu
 Figure (a notebook displays it) and saves a PNG when given ``path``.
 """
 
+import functools
+import io
 import time
 import warnings
 
@@ -207,9 +209,22 @@ def _describe(model):
 
 
 def _figure(width, height):
+    return _figure_class()(figsize=(width, height), dpi=_DPI, layout="constrained")
+
+
+@functools.cache
+def _figure_class():
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    class _Figure(Figure):
+        """A Figure that a notebook shows as a PNG even when pyplot was never imported."""
+
+        def _repr_png_(self):
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=_DPI)
+            return buffer.getvalue()
+
+    return _Figure
 
 
 def _finish(fig, path):

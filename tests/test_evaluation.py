@@ -192,3 +192,8 @@ def test_plot_kernels_errors():
         evaluation.plot_kernels(np.zeros((3, 3)))
     with pytest.raises(ValueError, match=r"channel must be in \[0, 2\), got 2"):
         evaluation.plot_kernels(np.zeros((3, 3, 2, 4)), channel=2)
+
+
+def test_figures_show_as_png_in_a_notebook():
+    fig = evaluation.plot_activations("relu")
+    assert fig._repr_png_().startswith(b"\x89PNG")
