@@ -9,6 +9,7 @@ after the current epoch.
 """
 
 import math
+import os
 import sys
 
 import numpy as np
@@ -90,9 +91,15 @@ class ProgressBar(Callback):
         if self.verbose == 1:
             from tqdm.auto import tqdm
 
+            width = {"dynamic_ncols": True}
+            if not tqdm.__module__.startswith("tqdm.notebook") and _zero_width_terminal(
+                    self.file or sys.stderr):
+                # tqdm draws an empty line on a terminal that reports a size of 0 (a fresh
+                # pseudo-terminal, some CI runners): give it a size instead.
+                width = {"ncols": 100, "nrows": 24}
             self._bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}",
-                             unit="batch", file=self.file, leave=True, dynamic_ncols=True,
-                             mininterval=0.1)
+                             unit="batch", file=self.file, leave=True, mininterval=0.1,
+                             **width)
 
     def on_batch_end(self, batch, logs=None):
         if self._bar is not None:
@@ -331,3 +338,10 @@ def _count(owner, name, value):
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{owner}: {name} must be a non-negative int, got {value!r}.")
     return int(value)
+
+
+def _zero_width_terminal(stream):
+    try:
+        return stream.isatty() and 0 in os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False

@@ -285,3 +285,45 @@ def test_bad_verbose(rng):
     with pytest.raises(ValueError, match=r"ProgressBar: verbose must be 0, 1 or 2, got 3"):
         _model().fit(x, y, epochs=1, verbose=3)
     assert ProgressBar(verbose=True).verbose == 1
+
+
+_FIT_SCRIPT = """
+import numpy as np, nnlite
+from nnlite.layers import Dense
+nnlite.set_seed(0)
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+model = nnlite.Sequential([Dense(4, activation="relu"), Dense(2, activation="softmax")])
+model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x, y, epochs=4, batch_size=8, verbose=1)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_verbose_1_in_a_real_terminal_leaves_one_line_per_epoch():
+    import os
+    import subprocess
+    import sys
+
+    leader, follower = os.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    process = subprocess.Popen([sys.executable, "-c", _FIT_SCRIPT], stdin=follower,
+                               stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(timeout=60) == 0
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", b"".join(chunks).decode())
+    lines = _bar_lines(text.replace("\r\n", "\n"))
+    assert len(lines) == 4, text
+    for epoch, line in enumerate(lines, start=1):
+        assert re.match(rf"Epoch {epoch}/4: 100%\|█+\| 5/5 .*loss=\d\.\d{{4}}, "
+                        r"accuracy=\d\.\d{4}\]", line), line
