@@ -280,3 +280,13 @@ def test_train_test_split_is_scikit_learns():
     from sklearn.model_selection import train_test_split
 
     assert data.train_test_split is train_test_split
+
+
+def test_minmax_scale_and_boolean_target():
+    text = "a,b,flag\n1,10,True\n3,30,False\n2,20,True\n"
+    x, y, encoder = load_csv(_csv(text), target="flag", scale="minmax")
+    np.testing.assert_allclose(x, [[0, 0], [1, 1], [0.5, 0.5]])
+    assert encoder.task == "classification" and encoder.classes == ["False", "True"]
+    np.testing.assert_array_equal(y, [1, 0, 1])
+    restored = TabularEncoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
+    np.testing.assert_array_equal(restored.transform(pd.read_csv(_csv(text))), x)
