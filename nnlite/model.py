@@ -103,16 +103,20 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad_output, fused=False):
+    def backward(self, grad_output, fused=False, input_grad=True):
         """Backpropagate ``grad_output`` through every layer, filling each layer's ``grads``.
 
         Args:
             grad_output: d(loss)/d(output), or d(loss)/d(pre-activation of the last layer)
                 when ``fused`` is True.
+            input_grad: also compute the gradient w.r.t. the model's input. Training does
+                not need it, and skipping it saves the first layer's largest product.
 
         Returns:
-            The gradient w.r.t. the model's input (None if the first layer takes integer ids).
+            The gradient w.r.t. the model's input, or None when it was not asked for or the
+            first layer takes integer ids.
         """
+        self.layers[0].needs_input_grad = input_grad
         grad = grad_output
         for i, layer in enumerate(reversed(self.layers)):
             grad = layer.backward(grad, fused=True) if (fused and i == 0) else layer.backward(grad)
@@ -136,7 +140,7 @@ class Sequential:
             return act is activations.Softmax
         return False
 
-    def _loss_and_gradients(self, x, y, sample_weight=None, training=True):
+    def _loss_and_gradients(self, x, y, sample_weight=None, training=True, input_grad=False):
         """Forward, loss and backward on one batch; returns (loss, y_pred, input gradient)."""
         y_pred = self.forward(x, training=training)
         loss = self.loss(y, y_pred, sample_weight)
@@ -149,9 +153,9 @@ class Sequential:
             else:
                 grad = y_pred - targets
             grad = self.loss.reduce_gradient(grad, sample_weight)
-            return loss, y_pred, self.backward(grad, fused=True)
+            return loss, y_pred, self.backward(grad, fused=True, input_grad=input_grad)
         grad = self.loss.gradient(y, y_pred, sample_weight)
-        return loss, y_pred, self.backward(grad)
+        return loss, y_pred, self.backward(grad, input_grad=input_grad)
 
     def compute_loss(self, x, y, sample_weight=None) -> float:
         """Return the compiled loss of the model on ``(x, y)``, in inference mode."""
@@ -165,7 +169,7 @@ class Sequential:
             The gradient w.r.t. ``x`` (None when the first layer takes integer ids).
         """
         self._require_compiled("compute_gradients")
-        return self._loss_and_gradients(x, y, sample_weight, training)[2]
+        return self._loss_and_gradients(x, y, sample_weight, training, input_grad=True)[2]
 
     # ---- training ----------------------------------------------------------------------
 
