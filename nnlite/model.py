@@ -265,6 +265,8 @@ class Sequential:
             callback.on_train_begin({})
 
         rng = config.get_rng()
+        # Shuffled batches are gathered into one reused buffer instead of a new array each.
+        buffer = np.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype) if shuffle else None
         interrupted = _InterruptFlag()
         with interrupted:
             for epoch in range(initial_epoch, epochs):
@@ -274,10 +276,13 @@ class Sequential:
                 totals = _RunningMeans()
                 for step in range(steps):
                     index = slice(step * batch_size, (step + 1) * batch_size)
-                    if order is not None:
+                    if order is None:
+                        x_batch = x[index]  # a view: no copy when visiting in order
+                    else:
                         index = order[index]
+                        x_batch = np.take(x, index, axis=0, out=buffer[:len(index)])
                     batch_w = None if weights is None else weights[index]
-                    loss, y_pred, _ = self._loss_and_gradients(x[index], y[index], batch_w)
+                    loss, y_pred, _ = self._loss_and_gradients(x_batch, y[index], batch_w)
                     if not math.isfinite(loss):
                         raise TrainingDivergedError(
                             f"fit: the loss became {loss} at epoch {epoch + 1}, batch "
@@ -531,11 +536,17 @@ class Sequential:
         return x[train], y[train], w_train, (x[val], y[val], w_val)
 
 
-def _check_finite(a, name, method):
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"{method}: {name} contains NaN or inf (first at index "
-                         f"{tuple(int(i) for i in bad)}); clean or impute the data first.")
+def _check_finite(a, name, method, chunk=8192):
+    if a.dtype.kind != "f":
+        return
+    # In chunks, so the check never needs a mask the size of the whole data set.
+    for start in range(0, len(a), chunk):
+        part = a[start:start + chunk]
+        if not np.isfinite(part).all():
+            bad = np.argwhere(~np.isfinite(part))[0]
+            bad[0] += start
+            raise ValueError(f"{method}: {name} contains NaN or inf (first at index "
+                             f"{tuple(int(i) for i in bad)}); clean or impute the data first.")
 
 
 class _InterruptFlag:
