@@ -15,7 +15,7 @@ import numpy as np
 
 import nnlite
 from benchmarks.common import gemm_gflops, save_json
-from benchmarks.mlp_epoch import BATCH, LR, make_data
+from benchmarks.mlp_epoch import BATCH, LR, epoch_flops, make_data
 from nnlite.layers import Dense
 
 
@@ -27,12 +27,6 @@ def build(sizes):
     model.compile(optimizer=nnlite.optimizers.SGD(learning_rate=LR),
                   loss="sparse_categorical_crossentropy")
     return model
-
-
-def flops(sizes, rows):
-    """Forward 2mnk per layer; backward twice that, less the first layer's input gradient."""
-    forward = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-    return rows * (3 * forward - 2 * sizes[0] * sizes[1])
 
 
 def epoch_time(sizes, rows, repeats):
@@ -61,7 +55,7 @@ def main(argv=None):
     cases += [((784, h, h, 10), 20_000) for h in (128, 256, 512, 1024)]
     for sizes, rows in cases:
         seconds = epoch_time(sizes, rows, args.repeats)
-        rate = flops(sizes, rows) / seconds / 1e9
+        rate = epoch_flops(rows, sizes) / seconds / 1e9
         rows_table.append({"sizes": sizes, "rows": rows, "seconds": seconds, "gflops": rate})
         print(f"| {'-'.join(map(str, sizes))} | {rows:,} | {seconds:.3f} | "
               f"{seconds * 10_000 / rows:.3f} | {rate:.1f} | {100 * rate / gemm:.0f}% |")
