@@ -347,8 +347,9 @@ class NNClassifier(ClassifierMixin, _BaseNN):
             self.classes_ = self._encoder.classes_
         unseen = ~np.isin(y, self.classes_)
         if unseen.any():
+            example = y[unseen][:1].tolist()[0]
             raise ValueError(f"NNClassifier: y holds labels not seen in the first fit, e.g. "
-                             f"{y[unseen][0]!r}; known classes: {self.classes_.tolist()!r}.")
+                             f"{example!r}; known classes: {self.classes_.tolist()!r}.")
         codes = self._encoder.transform(y)
         if len(self.classes_) == 2:
             return codes.astype(config.get_dtype())  # targets of the sigmoid output
