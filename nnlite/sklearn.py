@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from nnlite import config, optimizers
-from nnlite.callbacks import EarlyStopping
+from nnlite.callbacks import Callback
 from nnlite.layers import Dense, Layer
 from nnlite.model import Sequential
 
@@ -273,14 +273,9 @@ class _BaseNN(BaseEstimator):
                                "config": {"learning_rate": float(self.learning_rate)}})
 
     def _stopping_rule(self):
-        # scikit-learn MLP's rule: stop once the monitored loss has not improved by tol for
-        # more than n_iter_no_change epochs; with early_stopping, watch the held-out loss
-        # and keep the best weights.
         if self.early_stopping:
-            return EarlyStopping("val_loss", patience=self.n_iter_no_change,
-                                 min_delta=self.tol, mode="min", restore_best_weights=True)
-        return EarlyStopping("loss", patience=self.n_iter_no_change, min_delta=self.tol,
-                             mode="min")
+            return _StallStop("val_loss", self.n_iter_no_change, self.tol, keep_best=True)
+        return _StallStop("loss", self.n_iter_no_change, self.tol, keep_best=False)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
@@ -502,6 +497,38 @@ class _L2Step:
             if layer.trainable and "kernel" in layer.params:
                 layer.grads["kernel"] += self.scale * layer.params["kernel"]
         self.optimizer.step(layers)
+
+
+class _StallStop(Callback):
+    """scikit-learn MLP's stopping rule, epoch by epoch.
+
+    An epoch whose ``monitor`` value is not below the best so far by more than ``tol`` adds
+    one to a counter (a better one resets it); training stops once the counter exceeds
+    ``n_iter_no_change``. With ``keep_best`` the weights of the best epoch are put back at
+    the end, as MLP's ``early_stopping`` does.
+    """
+
+    def __init__(self, monitor, n_iter_no_change, tol, keep_best):
+        super().__init__()
+        self.monitor, self.n_iter_no_change, self.tol = monitor, n_iter_no_change, tol
+        self.keep_best = keep_best
+
+    def on_train_begin(self, logs=None):
+        self.best, self.count, self.best_weights = np.inf, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = logs[self.monitor]
+        self.count = self.count + 1 if value > self.best - self.tol else 0
+        if value < self.best:
+            self.best = value
+            if self.keep_best:
+                self.best_weights = self.model.get_weights()
+        if self.count > self.n_iter_no_change:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 def _number(owner, name, value, low=None, high=None, open_low=False):
