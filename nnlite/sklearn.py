@@ -141,22 +141,21 @@ class _BaseNN(BaseEstimator):
         """
         check_is_fitted(self)
         params = self.get_params(deep=False)
-        params["hidden_layer_sizes"] = list(params["hidden_layer_sizes"])
         params["build_fn"] = None
         if isinstance(params["optimizer"], optimizers.Optimizer):
             params["optimizer"] = {"optimizer": optimizers.serialize(params["optimizer"])}
         if params["layers"] is not None:
             params["layers"] = [{"class_name": type(layer).__name__,
                                  "config": layer.get_config()} for layer in params["layers"]]
-        if not isinstance(params["random_state"], int | type(None)):
+        if not isinstance(params["random_state"], numbers.Integral | type(None)):
             params["random_state"] = None  # a RandomState object cannot be written as JSON
         fitted = {"n_features_in_": self.n_features_in_, "n_iter_": self.n_iter_,
                   "loss_curve_": self.loss_curve_, "history_": self.history_,
                   **self._fitted_metadata()}
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names_in_"] = self.feature_names_in_.tolist()
-        metadata = {"format": _FORMAT, "estimator": type(self).__name__, "params": params,
-                    "fitted": fitted}
+        metadata = {"format": _FORMAT, "estimator": type(self).__name__,
+                    "params": _json_ready(params), "fitted": _json_ready(fitted)}
         self.model_.save(path, metadata={**self.model_.metadata, "sklearn": metadata})
 
     @classmethod
@@ -178,7 +177,8 @@ class _BaseNN(BaseEstimator):
             raise ValueError(f"{cls.__name__}.load: {str(path)!r} holds a "
                              f"{meta.get('estimator')!r}, not a {cls.__name__}.")
         params = dict(meta["params"])
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        sizes = params["hidden_layer_sizes"]
+        params["hidden_layer_sizes"] = tuple(sizes) if isinstance(sizes, list) else sizes
         if isinstance(params["optimizer"], dict):
             params["optimizer"] = optimizers.get(params["optimizer"]["optimizer"])
         if params["layers"] is not None:
@@ -529,6 +529,18 @@ class _StallStop(Callback):
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+def _json_ready(value):
+    """``value`` with NumPy scalars as Python numbers and tuples as lists (search tools
+    such as ``RandomizedSearchCV`` hand out NumPy scalars)."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _number(owner, name, value, low=None, high=None, open_low=False):

@@ -378,6 +378,16 @@ def test_regressor_with_custom_layers_saves_and_loads(tmp_path):
         "NNRegressor"
 
 
+def test_save_accepts_numpy_scalars_from_search_tools(tmp_path, blobs):
+    X, y = blobs
+    clf = NNClassifier(hidden_layer_sizes=(np.int64(3),), batch_size=np.int64(16), epochs=1,
+                       alpha=np.float64(1e-3), random_state=np.int32(4)).fit(X, y)
+    clf.save(tmp_path / "clf.nnlite")
+    loaded = NNClassifier.load(tmp_path / "clf.nnlite")
+    assert loaded.get_params()["batch_size"] == 16 and loaded.random_state == 4
+    assert loaded.hidden_layer_sizes == (3,)
+
+
 def test_load_refuses_a_plain_model_file(tmp_path):
     model = nnlite.Sequential([Dense(1)], input_shape=(2,))
     model.save(tmp_path / "plain.nnlite")
