@@ -55,17 +55,24 @@ class Loss:
         """Return targets shaped like ``y_pred`` (sparse losses expand labels to one-hot)."""
         return self._check(y_true, y_pred)
 
-    def _check(self, y_true, y_pred):
+    def check_targets(self, y_true, pred_shape) -> np.ndarray:
+        """Validate targets for predictions of ``pred_shape``; return them reshaped to fit.
+
+        Raises:
+            ValueError: when the targets cannot go with such predictions.
+        """
         y_true = np.asarray(y_true)
-        if y_true.shape != y_pred.shape:
-            if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-                y_true = y_true.reshape(y_pred.shape)
-            else:
-                raise ValueError(
-                    f"{self.name}: targets must have the shape of the predictions "
-                    f"{y_pred.shape}, got {y_true.shape}."
-                )
-        return y_true.astype(y_pred.dtype, copy=False)
+        if y_true.shape != pred_shape:
+            if y_true.shape == pred_shape[:-1] and pred_shape[-1] == 1:
+                return y_true.reshape(pred_shape)
+            raise ValueError(
+                f"{self.name}: targets must have the shape of the predictions "
+                f"{pred_shape}, got {y_true.shape}."
+            )
+        return y_true
+
+    def _check(self, y_true, y_pred):
+        return self.check_targets(y_true, y_pred.shape).astype(y_pred.dtype, copy=False)
 
     def get_config(self) -> dict:
         return {}
@@ -147,15 +154,15 @@ class CategoricalCrossentropy(_CrossEntropy):
         p, inside = self._clip(y_pred)
         return -y_true / p * inside
 
-    def _check(self, y_true, y_pred):
+    def check_targets(self, y_true, pred_shape):
         y_true = np.asarray(y_true)
-        if y_true.shape != y_pred.shape:
+        if y_true.shape != pred_shape:
             raise ValueError(
-                f"{self.name}: one-hot targets must have shape {y_pred.shape} "
-                f"({y_pred.shape[-1]} classes), got {y_true.shape}. For integer labels use "
+                f"{self.name}: one-hot targets must have shape {pred_shape} "
+                f"({pred_shape[-1]} classes), got {y_true.shape}. For integer labels use "
                 "'sparse_categorical_crossentropy'."
             )
-        return y_true.astype(y_pred.dtype, copy=False)
+        return y_true
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -163,16 +170,16 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     name = "sparse_categorical_crossentropy"
 
-    def _check(self, y_true, y_pred):
+    def check_targets(self, y_true, pred_shape):
         labels = np.asarray(y_true)
-        if labels.shape == y_pred.shape[:-1] + (1,):
-            labels = labels.reshape(y_pred.shape[:-1])
-        if labels.shape != y_pred.shape[:-1]:
+        if labels.shape == pred_shape[:-1] + (1,):
+            labels = labels.reshape(pred_shape[:-1])
+        if labels.shape != pred_shape[:-1]:
             raise ValueError(
-                f"{self.name}: labels must have shape {y_pred.shape[:-1]} for predictions of "
-                f"shape {y_pred.shape}, got {labels.shape}."
+                f"{self.name}: labels must have shape {pred_shape[:-1]} for predictions of "
+                f"shape {pred_shape}, got {labels.shape}."
             )
-        classes = y_pred.shape[-1]
+        classes = pred_shape[-1]
         if labels.dtype.kind == "f":
             if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
                 raise ValueError(f"{self.name}: labels must be integers, got {labels.dtype} "
@@ -183,8 +190,12 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         if bad.size:
             raise ValueError(
                 f"{self.name}: labels must be in [0, {classes}), got "
-                f"{labels.reshape(-1)[bad[0]]!r} at index {int(bad[0])}."
+                f"{labels.reshape(-1)[bad[0]].item()!r} at index {int(bad[0])}."
             )
+        return labels
+
+    def _check(self, y_true, y_pred):
+        labels = self.check_targets(y_true, y_pred.shape)
         one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
         np.put_along_axis(one_hot, labels.astype(np.intp)[..., None], 1.0, axis=-1)
         return one_hot

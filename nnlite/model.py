@@ -442,7 +442,7 @@ class Sequential:
             _check_finite(x, "x", method)
         else:
             raise ValueError(f"{method}: x must be numeric, got dtype {x.dtype}.")
-        if not self.built:
+        if not self.built or self._input_shape is None:
             self.build(x.shape[1:])
         return x
 
@@ -457,6 +457,12 @@ class Sequential:
         elif y.dtype.kind not in "iub":
             raise ValueError(f"{method}: y must be numeric, got dtype {y.dtype}; encode "
                              "string labels as integers first.")
+        if self.loss is not None:
+            shape = self._input_shape
+            for layer in self.layers:
+                shape = tuple(layer.output_shape(shape))
+            # Checked once for the whole data set, so errors give the row in the user's y.
+            y = self.loss.check_targets(y, (len(y), *shape))
         return x, y
 
     def _check_validation(self, data):

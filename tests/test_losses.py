@@ -1,0 +1,136 @@
+import numpy as np
+import pytest
+from scipy import special
+from sklearn.metrics import log_loss, mean_squared_error
+
+from nnlite import losses
+
+
+def numeric_gradient(loss, y_true, y_pred, weight=None, eps=1e-6):
+    grad = np.zeros_like(y_pred)
+    flat, out = y_pred.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        keep = flat[i]
+        flat[i] = keep + eps
+        plus = loss(y_true, y_pred, weight)
+        flat[i] = keep - eps
+        minus = loss(y_true, y_pred, weight)
+        flat[i] = keep
+        out[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def cases(rng, n):
+    logits3 = rng.standard_normal((n, 3))
+    logits1 = rng.standard_normal((n, 1))
+    labels = rng.integers(0, 3, size=n)
+    onehot = np.eye(3)[labels]
+    binary = rng.integers(0, 2, size=(n, 1)).astype(float)
+    return [
+        (losses.MeanSquaredError(), rng.standard_normal((n, 2)), rng.standard_normal((n, 2))),
+        (losses.BinaryCrossentropy(), binary, special.expit(logits1)),
+        (losses.BinaryCrossentropy(from_logits=True), binary, logits1),
+        (losses.CategoricalCrossentropy(), onehot, special.softmax(logits3, axis=1)),
+        (losses.CategoricalCrossentropy(from_logits=True), onehot, logits3),
+        (losses.SparseCategoricalCrossentropy(), labels, special.softmax(logits3, axis=1)),
+        (losses.SparseCategoricalCrossentropy(from_logits=True), labels, logits3),
+    ]
+
+
+@pytest.mark.parametrize("n", [1, 5])
+@pytest.mark.parametrize("case", range(7))
+def test_gradient_is_the_derivative_of_the_value(n, case, rng):
+    loss, y_true, y_pred = cases(rng, n)[case]
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred),
+                               numeric_gradient(loss, y_true, y_pred), rtol=1e-6, atol=1e-9)
+    weight = rng.uniform(0.5, 2.0, size=n)
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred, weight),
+                               numeric_gradient(loss, y_true, y_pred, weight),
+                               rtol=1e-6, atol=1e-9)
+
+
+def test_values_match_scikit_learn(rng):
+    y = rng.standard_normal((6, 2))
+    p = rng.standard_normal((6, 2))
+    assert losses.get("mse")(y, p) == pytest.approx(mean_squared_error(y, p), rel=1e-12)
+    labels = np.array([0, 1, 2, 2, 1, 0])
+    probs = special.softmax(rng.standard_normal((6, 3)), axis=1)
+    expected = log_loss(labels, probs, labels=[0, 1, 2])
+    assert losses.get("sparse_categorical_crossentropy")(labels, probs) == pytest.approx(
+        expected, rel=1e-12)
+    assert losses.get("categorical_crossentropy")(np.eye(3)[labels], probs) == pytest.approx(
+        expected, rel=1e-12)
+    binary = np.array([0, 1, 1, 0, 1, 0])
+    p1 = special.expit(rng.standard_normal(6))
+    assert losses.get("binary_crossentropy")(binary, p1[:, None]) == pytest.approx(
+        log_loss(binary, p1), rel=1e-12)
+
+
+def test_from_logits_equals_probabilities_version(rng):
+    z = rng.standard_normal((4, 3))
+    labels = np.array([2, 0, 1, 1])
+    a = losses.SparseCategoricalCrossentropy(from_logits=True)(labels, z)
+    b = losses.SparseCategoricalCrossentropy()(labels, special.softmax(z, axis=1))
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_logits_stay_finite(dtype):
+    z = np.array([[-1e4], [1e4], [0.0]], dtype=dtype)
+    y = np.array([[1.0], [0.0], [1.0]], dtype=dtype)
+    loss = losses.BinaryCrossentropy(from_logits=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        assert np.isfinite(loss(y, z))
+        grad = loss.gradient(y, z)
+    assert grad.dtype == dtype and np.all(np.isfinite(grad))
+
+
+def test_probabilities_are_clipped_not_renormalised():
+    p = np.array([[0.0, 0.5, 0.25]], dtype=np.float32)  # sums to 0.75 on purpose
+    value = losses.CategoricalCrossentropy()(np.array([[1.0, 0.0, 0.0]]), p)
+    assert value == pytest.approx(-np.log(np.finfo(np.float32).eps), rel=1e-6)
+    value = losses.CategoricalCrossentropy()(np.array([[0.0, 1.0, 0.0]]), p)
+    assert value == pytest.approx(-np.log(0.5), rel=1e-6)
+
+
+def test_weight_two_is_the_same_as_a_repeated_row(rng):
+    y = rng.standard_normal((3, 2))
+    p = rng.standard_normal((3, 2))
+    loss = losses.MeanSquaredError()
+    weighted = loss(y, p, np.array([2.0, 1.0, 1.0]))
+    repeated = loss(np.vstack([y, y[:1]]), np.vstack([p, p[:1]]))
+    assert weighted == pytest.approx(repeated, rel=1e-12)
+
+
+def test_float32_in_float32_out(rng):
+    p = special.softmax(rng.standard_normal((4, 3)), axis=1).astype(np.float32)
+    grad = losses.SparseCategoricalCrossentropy().gradient(np.array([0, 1, 2, 0]), p)
+    assert grad.dtype == np.float32
+    assert isinstance(losses.get("mse")(p, p), float)
+
+
+def test_sparse_labels_out_of_range():
+    p = np.full((20, 3), 1 / 3)
+    labels = np.zeros(20, dtype=int)
+    labels[17] = 3
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\), got 3 at index 17"):
+        losses.SparseCategoricalCrossentropy()(labels, p)
+
+
+def test_one_hot_targets_of_the_wrong_width():
+    with pytest.raises(ValueError, match=r"one-hot targets must have shape \(2, 3\).*got \(2, 4\)"):
+        losses.CategoricalCrossentropy()(np.eye(4)[:2], np.full((2, 3), 1 / 3))
+
+
+def test_unknown_loss_name():
+    with pytest.raises(ValueError, match=r"Unknown loss 'mse2'.*Known: binary_crossentropy, "
+                       r"categorical_crossentropy, mse, sparse_categorical_crossentropy"):
+        losses.get("mse2")
+
+
+def test_names_resolve_to_classes():
+    assert isinstance(losses.get("mse"), losses.MeanSquaredError)
+    assert isinstance(losses.get("mean_squared_error"), losses.MeanSquaredError)
+    assert isinstance(losses.get("binary_crossentropy"), losses.BinaryCrossentropy)
+    loss = losses.get({"name": "categorical_crossentropy", "config": {"from_logits": True}})
+    assert loss.from_logits
