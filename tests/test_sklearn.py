@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.datasets import load_diabetes, load_iris, make_classification, make_regression
+from sklearn.datasets import (
+    load_diabetes,
+    load_digits,
+    load_iris,
+    make_classification,
+    make_regression,
+)
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -20,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 import nnlite
-from nnlite.layers import Dense, Dropout
+from nnlite.layers import Dense, Dropout, Flatten
 from nnlite.optimizers import SGD
 from nnlite.sklearn import NNClassifier, NNRegressor, _L2Step
 
@@ -326,6 +332,46 @@ def test_build_fn_gives_the_hidden_part(blobs):
     clf = NNClassifier(build_fn=build_fn, epochs=2, random_state=0).fit(X, y)
     assert seen == [(5, 3)]
     assert [type(layer).__name__ for layer in clf.model_.layers] == ["Dense", "Dropout", "Dense"]
+
+
+class _ToImage(nnlite.layers.Layer):
+    """(n, h * w * c) -> (n, h, w, c), as the guide's image example."""
+
+    def __init__(self, image_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+
+    def forward(self, x, training=False):
+        return x.reshape(len(x), *self.image_shape)
+
+    def backward(self, grad_output):
+        return grad_output.reshape(len(grad_output), -1)
+
+    def output_shape(self, input_shape):
+        return self.image_shape
+
+    def get_config(self):
+        return {**super().get_config(), "image_shape": list(self.image_shape)}
+
+
+def test_build_fn_reshapes_rows_into_images(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+
+    def small_cnn(n_features, n_outputs):
+        hidden = [_ToImage((8, 8, 1))]
+        if hasattr(nnlite.layers, "Conv2D"):  # present once the convolution layers are in
+            hidden.append(nnlite.layers.Conv2D(4, 3, activation="relu"))
+        return [*hidden, Flatten(), Dense(16, activation="relu")]
+
+    clf = NNClassifier(build_fn=small_cnn, epochs=10, learning_rate=0.01,
+                       random_state=0).fit(X, y)
+    assert isinstance(clf.model_.layers[0], _ToImage)
+    assert clf.score(X, y) > 0.9
+    clf.save(tmp_path / "cnn.nnlite")
+    loaded = NNClassifier.load(tmp_path / "cnn.nnlite")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.build_fn is None  # code is never written to the file
 
 
 def test_layers_param_is_copied_not_trained(blobs):
