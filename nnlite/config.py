@@ -54,7 +54,8 @@ def rng_scope(generator: np.random.Generator):
     """Make ``get_rng()`` return ``generator`` in the current thread inside the block.
 
     The global generator (``set_seed``) is left untouched; other threads do not see the
-    override. Used by ``nnlite.sklearn`` to honour ``random_state``.
+    override. ``None`` means no override. Used by ``nnlite.sklearn`` to honour
+    ``random_state``.
     """
     previous = getattr(_LOCAL, "rng", None)
     _LOCAL.rng = generator
