@@ -124,7 +124,7 @@ class _BaseNN(BaseEstimator):
     def _output(self, X):
         """The network's output for ``X`` after the usual checks."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=config.get_dtype().type)
+        X = validate_data(self, X, reset=False, dtype=self.model_.dtype.type)
         return self.model_.predict(X)
 
     # ---- saving ------------------------------------------------------------------------
@@ -229,10 +229,14 @@ class _BaseNN(BaseEstimator):
         return min(200, n_samples) if self.batch_size == "auto" else int(self.batch_size)
 
     def _make_rng(self):
-        """The generator this estimator's fits draw from (weights, shuffling, splits)."""
+        """The generator this estimator's fits draw from (weights, shuffling, splits).
+
+        None means no override: draw from nnlite's global generator at each use, so that
+        ``nnlite.set_seed`` governs estimators as it governs ``Sequential``.
+        """
         state = self.random_state
         if state is None:
-            return config.get_rng()  # follow nnlite.set_seed, as Sequential does
+            return None
         if isinstance(state, np.random.Generator):
             return state
         if isinstance(state, numbers.Integral):
