@@ -2,6 +2,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
@@ -91,3 +93,15 @@ def test_backward_before_forward():
 def test_bad_units():
     with pytest.raises(ValueError, match="Dense: units must be a positive int, got 0"):
         Dense(0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(batch=st.integers(1, 4), features=st.integers(1, 5), units=st.integers(1, 4),
+       activation=st.sampled_from(activations.names()))
+def test_gradcheck_random_shapes(batch, features, units, activation):
+    nnlite.set_dtype("float64")
+    try:
+        x = np.random.default_rng(batch * 100 + features).standard_normal((batch, features))
+        assert nnlite.gradcheck(Dense(units, activation=activation), x) < 1e-6
+    finally:
+        nnlite.set_dtype("float32")

@@ -1,0 +1,33 @@
+"""The code in README.md and docs/layers.md runs as written."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+import nnlite
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def python_blocks(path):
+    return re.findall(r"```python\n(.*?)```", (ROOT / path).read_text(), re.S)
+
+
+def test_readme_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(python_blocks("README.md")[0].replace("verbose=2", "verbose=0"), namespace)
+    same = namespace["same"]
+    np.testing.assert_array_equal(same.predict(namespace["x"]),
+                                  namespace["model"].predict(namespace["x"]))
+    assert namespace["model"].evaluate(namespace["x"], namespace["y"])["accuracy"] > 0.9
+
+
+def test_custom_layer_example_passes_gradcheck(capsys):
+    namespace = {}
+    try:
+        exec(python_blocks("docs/layers.md")[1], namespace)
+    finally:
+        nnlite.set_dtype("float32")
+    assert float(capsys.readouterr().out.strip()) < 1e-6
