@@ -285,7 +285,8 @@ class TabularEncoder:
             blocks.append(codes[:, None] == np.arange(len(cats)))       # (n, categories)
         if imputed:
             detail = ", ".join(f"{c}: {k}" for c, k in imputed.items())
-            warnings.warn(f"TabularEncoder: imputed {sum(imputed.values())} missing cells "
+            total = sum(imputed.values())
+            warnings.warn(f"TabularEncoder: imputed {total} missing cell{'s' * (total != 1)} "
                           f"({detail}) with the median (numbers) or most frequent value "
                           "(text) of the training data.", stacklevel=2)
         return np.hstack(blocks).astype(self.dtype)

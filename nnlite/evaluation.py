@@ -129,6 +129,10 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
         A DataFrame, one row per model (nnlite first): ``model``, then ``accuracy`` and
         ``f1_macro`` (classification) or ``rmse`` and ``r2`` (regression), and
         ``fit_time_s``.
+
+    Raises:
+        TypeError: when ``model_or_builder`` gives no Sequential.
+        ValueError: for an unknown ``task``.
     """
     from sklearn.dummy import DummyClassifier, DummyRegressor
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -138,6 +142,9 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
 
     model = model_or_builder() if callable(model_or_builder) and not hasattr(
         model_or_builder, "fit") else model_or_builder
+    if not hasattr(model, "fit") or not hasattr(model, "layers"):
+        raise TypeError("compare_with_baselines: expected a compiled Sequential or a function "
+                        f"returning one, got {type(model).__name__}.")
     fit_kwargs = {"epochs": 50, "batch_size": 32, "verbose": 0, **(fit_kwargs or {})}
     if task == "auto":
         task = "regression" if getattr(model.loss, "name", "") == "mse" else "classification"

@@ -197,3 +197,10 @@ def test_plot_kernels_errors():
 def test_figures_show_as_png_in_a_notebook():
     fig = evaluation.plot_activations("relu")
     assert fig._repr_png_().startswith(b"\x89PNG")
+
+
+def test_compare_with_baselines_needs_a_model(rng):
+    x, y = _blobs(rng, n=9)
+    with pytest.raises(TypeError, match=r"expected a compiled Sequential or a function "
+                                        r"returning one, got str"):
+        evaluation.compare_with_baselines(lambda: "model", x, y, x, y)
