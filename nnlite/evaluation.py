@@ -292,6 +292,9 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 
+    if normalize not in (None, "true", "pred", "all"):
+        raise ValueError("plot_confusion_matrix: normalize must be None, 'true', 'pred' or "
+                         f"'all', got {normalize!r}.")
     y_true, y_pred = predicted_labels(y_true), predicted_labels(y_pred)
     labels = None if class_names is None else np.arange(len(class_names))
     k = len(class_names) if class_names is not None else len(np.union1d(y_true, y_pred))
@@ -302,7 +305,12 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path
         y_true, y_pred, labels=labels, display_labels=class_names, normalize=normalize,
         ax=ax, cmap="Blues", colorbar=True, values_format=".2f" if normalize else "d",
         xticks_rotation=30 if k > 4 else "horizontal")
-    ax.set_title("Confusion matrix" + (f" (normalised over {normalize})" if normalize else ""))
+    sums = {"true": "rows sum to 1", "pred": "columns sum to 1", "all": "cells sum to 1"}
+    ax.set_title("Confusion matrix" + (f" ({sums[normalize]})" if normalize else ""))
+    if k > 4:  # rotated names read best when they end under their column
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+            label.set_rotation_mode("anchor")
     return _finish(fig, path)
 
 

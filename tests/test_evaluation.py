@@ -204,3 +204,12 @@ def test_compare_with_baselines_needs_a_model(rng):
     with pytest.raises(TypeError, match=r"expected a compiled Sequential or a function "
                                         r"returning one, got str"):
         evaluation.compare_with_baselines(lambda: "model", x, y, x, y)
+
+
+def test_plot_confusion_matrix_normalized_and_bad_normalize():
+    fig = evaluation.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="true")
+    assert fig.axes[0].get_title() == "Confusion matrix (rows sum to 1)"
+    assert "0.67" in [t.get_text() for t in fig.axes[0].texts]  # class 2: 2 of 3 right
+    with pytest.raises(ValueError, match=r"normalize must be None, 'true', 'pred' or 'all', "
+                                         r"got 'rows'"):
+        evaluation.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="rows")
