@@ -11,6 +11,7 @@ after the current epoch.
 import math
 import os
 import sys
+import weakref
 
 import numpy as np
 
@@ -83,9 +84,16 @@ class ProgressBar(Callback):
         self.file = file
         self._bar = None
 
+    #: Bars still open; a fit that raised never closed its bar, and tqdm would draw every
+    #: later bar one line lower with cursor movements. Each new fit closes the leftovers.
+    _open_bars: "weakref.WeakSet" = weakref.WeakSet()
+
     def on_train_begin(self, logs=None):
         self.epochs = self.model._fit_state["epochs"]
         self.steps = self.model._fit_state["steps"]
+        for bar in list(ProgressBar._open_bars):
+            bar.close()
+        ProgressBar._open_bars.clear()
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose == 1:
@@ -100,6 +108,7 @@ class ProgressBar(Callback):
             self._bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}",
                              unit="batch", file=self.file, leave=True, mininterval=0.1,
                              **width)
+            ProgressBar._open_bars.add(self._bar)
 
     def on_batch_end(self, batch, logs=None):
         if self._bar is not None:

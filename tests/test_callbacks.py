@@ -330,3 +330,24 @@ def test_verbose_1_in_a_real_terminal_leaves_one_line_per_epoch():
     for epoch, line in enumerate(lines, start=1):
         assert re.match(rf"Epoch {epoch}/4: 100%\|█+\| 5/5 .*loss=\d\.\d{{4}}, "
                         r"accuracy=\d\.\d{4}\]", line), line
+
+
+def test_a_fit_that_raised_does_not_push_later_bars_down(capsys, rng):
+    class Boom(Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise RuntimeError("boom")
+
+    x, y = _data(rng, n=40)
+    model = _model()
+    with pytest.raises(RuntimeError, match="boom") as failure:  # keeps the bar referenced
+        model.fit(x, y, epochs=2, batch_size=8, callbacks=[Boom()])
+    capsys.readouterr()
+    model.fit(x, y, epochs=2, batch_size=8)
+    err = capsys.readouterr().err
+    assert failure.value is not None
+    assert "\x1b[A" not in err  # no cursor movement: every bar is on its own line
+    # The failed epoch's bar is closed where it stopped, then the new bars follow.
+    lines = _bar_lines(err)
+    assert len(lines) == 3 and "2/5" in lines[0]
+    assert all("100%" in line for line in lines[1:])
