@@ -125,6 +125,23 @@ def test_conv_as_last_layer_uses_the_fused_gradient(float64, rng):
     assert nnlite.gradcheck(model, x, y) < 1e-6
 
 
+def test_first_layer_skips_the_input_gradient_only_when_asked(float64, rng):
+    model = nnlite.Sequential([Conv2D(2, 3, activation="tanh"), MaxPool2D(), Flatten(),
+                               Dense(2, activation="softmax")], input_shape=(6, 5, 1))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = rng.standard_normal((3, 6, 5, 1)), np.array([0, 1, 1])
+    grad_p = model.loss.gradient(y, model.forward(x, training=True))
+    assert model.backward(grad_p).shape == x.shape
+    kernel_grad = model.layers[0].grads["kernel"].copy()
+    assert model.backward(grad_p, input_grad=False) is None
+    np.testing.assert_array_equal(model.layers[0].grads["kernel"], kernel_grad)
+    assert model.compute_gradients(x, y).shape == x.shape   # gradcheck's path still has it
+    pool = MaxPool2D()
+    pool.needs_input_grad = False
+    pool(x)
+    assert pool.backward(np.ones((3, 3, 2, 1))) is None
+
+
 # ---- hand-worked examples ------------------------------------------------------------------
 
 

@@ -83,6 +83,8 @@ class Conv2D(Layer):
         self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)  # -> 4-D
         if self.use_bias:
             self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
+        if not self.needs_input_grad:   # first layer of a model in training: input is data
+            return None
         grad_cols = self._scratch.buffer("grad_cols", (len(grad_z2), len(kernel2)), grad_z.dtype)
         np.matmul(grad_z2, kernel2.T, out=grad_cols)  # (n*oh*ow, filters) @ (filters, k)
         return _col2im(grad_cols, x_shape, pads, self.kernel_size, self.strides, z.shape[1:3])
@@ -166,6 +168,8 @@ class MaxPool2D(Layer):
 
     def backward(self, grad_output):
         x_shape, pads, argmax = self._cached()
+        if not self.needs_input_grad:
+            return None
         n, h, w, c = x_shape
         (top, bottom), (left, right) = pads
         shape = (n, h + top + bottom, w + left + right, c)
