@@ -6,6 +6,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from nnlite import activations, initializers
+from nnlite._utils import positive_int
 from nnlite.layers.base import Layer
 
 
@@ -44,7 +45,7 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        self.filters = _positive_int("Conv2D", "filters", filters)
+        self.filters = positive_int("Conv2D", "filters", filters)
         self.kernel_size = _pair("Conv2D", "kernel_size", kernel_size)
         self.strides = _pair("Conv2D", "strides", strides)
         self.padding = _padding_mode("Conv2D", padding)
@@ -205,12 +206,6 @@ MaxPooling2D = MaxPool2D
 
 
 # ---- private helpers: argument checks, geometry, padding, im2col / col2im ---------------
-
-def _positive_int(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}.")
-    return int(value)
-
 
 def _pair(owner, name, value):
     """Return ``value`` as a pair of positive ints (an int ``k`` means ``(k, k)``)."""
