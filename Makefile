@@ -15,8 +15,7 @@ demo: $(STAMP)
 	$(BIN)/python -m nnlite.demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest --doctest-modules nnlite
+	$(BIN)/python -m pytest --doctest-modules nnlite tests
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -2,6 +2,8 @@
 
 import difflib
 
+import numpy as np
+
 
 def lookup(registry: dict, name: str, kind: str):
     """Return ``registry[name]`` or raise a ValueError listing the known names.
@@ -17,3 +19,10 @@ def lookup(registry: dict, name: str, kind: str):
     if close:
         message += f" Did you mean {close[0]!r}?"
     raise ValueError(message)
+
+
+def positive_int(owner: str, name: str, value) -> int:
+    """Return ``value`` as an int, or raise ValueError naming ``owner`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}.")
+    return int(value)

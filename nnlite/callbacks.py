@@ -9,7 +9,11 @@ after the current epoch.
 """
 
 import math
+import os
 import sys
+import weakref
+
+import numpy as np
 
 
 class Callback:
@@ -74,27 +78,44 @@ class ProgressBar(Callback):
 
     def __init__(self, verbose=1, file=None):
         super().__init__()
-        self.verbose = verbose
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"ProgressBar: verbose must be 0, 1 or 2, got {verbose!r}.")
+        self.verbose = int(verbose)
         self.file = file
         self._bar = None
+
+    #: Bars still open; a fit that raised never closed its bar, and tqdm would draw every
+    #: later bar one line lower with cursor movements. Each new fit closes the leftovers.
+    _open_bars: "weakref.WeakSet" = weakref.WeakSet()
 
     def on_train_begin(self, logs=None):
         self.epochs = self.model._fit_state["epochs"]
         self.steps = self.model._fit_state["steps"]
+        for bar in list(ProgressBar._open_bars):
+            bar.close()
+        ProgressBar._open_bars.clear()
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose == 1:
             from tqdm.auto import tqdm
 
+            width = {"dynamic_ncols": True}
+            if not tqdm.__module__.startswith("tqdm.notebook") and _zero_width_terminal(
+                    self.file or sys.stderr):
+                # tqdm draws an empty line on a terminal that reports a size of 0 (a fresh
+                # pseudo-terminal, some CI runners): give it a size instead.
+                width = {"ncols": 100, "nrows": 24}
             self._bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}",
-                             unit="batch", file=self.file, leave=True, dynamic_ncols=True,
-                             mininterval=0.1)
+                             unit="batch", file=self.file, leave=True, mininterval=0.1,
+                             **width)
+            ProgressBar._open_bars.add(self._bar)
 
     def on_batch_end(self, batch, logs=None):
         if self._bar is not None:
-            self._bar.update(1)
+            # Set the postfix first so that the redraw triggered by update() shows this batch.
             self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()},
                                   refresh=False)
+            self._bar.update(1)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._bar is not None:
@@ -147,17 +168,23 @@ class EarlyStopping(_Monitor):
 
     Args:
         monitor: log name to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``.
-        patience: epochs without improvement before stopping.
+        patience: stop after this many epochs in a row without improvement (0 stops at
+            the first epoch that does not improve), as Keras does.
         min_delta: smallest change that counts as an improvement.
         mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names).
-        restore_best_weights: at the end, put back the weights of the best epoch.
+        restore_best_weights: when training ends (stopped early or not), put back the
+            weights of the best epoch.
+
+    Raises:
+        ValueError: for a negative ``patience`` or an unknown ``mode``; during ``fit``, when
+            ``monitor`` is not in the epoch's logs.
     """
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
                  restore_best_weights=False):
         super().__init__(monitor, mode, min_delta)
-        self.patience = int(patience)
-        self.restore_best_weights = restore_best_weights
+        self.patience = _count("EarlyStopping", "patience", patience)
+        self.restore_best_weights = bool(restore_best_weights)
         self.wait = 0
         self.best_epoch = None
         self.best_weights = None
@@ -175,7 +202,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -223,7 +250,13 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
-        optimizer.learning_rate = float(self.schedule(epoch, optimizer.learning_rate))
+        new = self.schedule(epoch, optimizer.learning_rate)
+        if (not isinstance(new, int | float | np.floating) or isinstance(new, bool)
+                or not math.isfinite(new) or new <= 0):
+            raise ValueError(f"LearningRateScheduler: schedule({epoch}, "
+                             f"{optimizer.learning_rate!r}) must return a positive float, "
+                             f"got {new!r}.")
+        optimizer.learning_rate = float(new)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -248,8 +281,13 @@ class ReduceLROnPlateau(_Monitor):
         super().__init__(monitor, mode, min_delta)
         if not 0.0 < factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}.")
-        self.factor, self.patience = float(factor), int(patience)
+        self.factor = float(factor)
         self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+        self.patience = _count("ReduceLROnPlateau", "patience", patience)
+        self.wait = self.cooldown_left = 0
+
+    def on_train_begin(self, logs=None):
+        self.best = math.inf if self.mode == "min" else -math.inf
         self.wait = self.cooldown_left = 0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -303,3 +341,16 @@ class CSVLogger(Callback):
             self._file.close()
             self._file = None
 
+
+
+def _count(owner, name, value):
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{owner}: {name} must be a non-negative int, got {value!r}.")
+    return int(value)
+
+
+def _zero_width_terminal(stream):
+    try:
+        return stream.isatty() and 0 in os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False

@@ -1,9 +1,16 @@
 """Global defaults: the dtype new layers are built in and the random generator."""
 
+import contextlib
+import threading
+
 import numpy as np
 
 _DTYPE = np.dtype("float32")
 _RNG = np.random.default_rng()
+# A per-thread override of _RNG, so that estimators fitted in parallel threads (joblib's
+# threading backend, Dask workers with processes=False) each draw from their own seeded
+# generator without touching the global one.
+_LOCAL = threading.local()
 
 
 def get_dtype() -> np.dtype:
@@ -38,7 +45,24 @@ def set_seed(seed: int) -> None:
 
 def get_rng() -> np.random.Generator:
     """Return the generator that all of nnlite's randomness draws from."""
-    return _RNG
+    override = getattr(_LOCAL, "rng", None)
+    return _RNG if override is None else override
+
+
+@contextlib.contextmanager
+def rng_scope(generator: np.random.Generator):
+    """Make ``get_rng()`` return ``generator`` in the current thread inside the block.
+
+    The global generator (``set_seed``) is left untouched; other threads do not see the
+    override. ``None`` means no override. Used by ``nnlite.sklearn`` to honour
+    ``random_state``.
+    """
+    previous = getattr(_LOCAL, "rng", None)
+    _LOCAL.rng = generator
+    try:
+        yield generator
+    finally:
+        _LOCAL.rng = previous
 
 
 def resolve_dtype(dtype) -> np.dtype:

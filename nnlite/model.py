@@ -103,16 +103,20 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad_output, fused=False):
+    def backward(self, grad_output, fused=False, input_grad=True):
         """Backpropagate ``grad_output`` through every layer, filling each layer's ``grads``.
 
         Args:
             grad_output: d(loss)/d(output), or d(loss)/d(pre-activation of the last layer)
                 when ``fused`` is True.
+            input_grad: also compute the gradient w.r.t. the model's input. Training does
+                not need it, and skipping it saves the first layer's largest product.
 
         Returns:
-            The gradient w.r.t. the model's input (None if the first layer takes integer ids).
+            The gradient w.r.t. the model's input, or None when it was not asked for or the
+            first layer takes integer ids.
         """
+        self.layers[0].needs_input_grad = input_grad
         grad = grad_output
         for i, layer in enumerate(reversed(self.layers)):
             grad = layer.backward(grad, fused=True) if (fused and i == 0) else layer.backward(grad)
@@ -136,7 +140,7 @@ class Sequential:
             return act is activations.Softmax
         return False
 
-    def _loss_and_gradients(self, x, y, sample_weight=None, training=True):
+    def _loss_and_gradients(self, x, y, sample_weight=None, training=True, input_grad=False):
         """Forward, loss and backward on one batch; returns (loss, y_pred, input gradient)."""
         y_pred = self.forward(x, training=training)
         loss = self.loss(y, y_pred, sample_weight)
@@ -149,9 +153,9 @@ class Sequential:
             else:
                 grad = y_pred - targets
             grad = self.loss.reduce_gradient(grad, sample_weight)
-            return loss, y_pred, self.backward(grad, fused=True)
+            return loss, y_pred, self.backward(grad, fused=True, input_grad=input_grad)
         grad = self.loss.gradient(y, y_pred, sample_weight)
-        return loss, y_pred, self.backward(grad)
+        return loss, y_pred, self.backward(grad, input_grad=input_grad)
 
     def compute_loss(self, x, y, sample_weight=None) -> float:
         """Return the compiled loss of the model on ``(x, y)``, in inference mode."""
@@ -165,7 +169,7 @@ class Sequential:
             The gradient w.r.t. ``x`` (None when the first layer takes integer ids).
         """
         self._require_compiled("compute_gradients")
-        return self._loss_and_gradients(x, y, sample_weight, training)[2]
+        return self._loss_and_gradients(x, y, sample_weight, training, input_grad=True)[2]
 
     # ---- training ----------------------------------------------------------------------
 
@@ -246,13 +250,14 @@ class Sequential:
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
-        callback_list = [history]
-        if verbose:
-            callback_list.append(ProgressBar(verbose))
+        callback_list = [ProgressBar(verbose)] if verbose else []
         for callback in callbacks or []:
             if not isinstance(callback, Callback):
                 raise TypeError(f"fit: callbacks must be Callback objects, got {callback!r}.")
             callback_list.append(callback)
+        # History goes last so that it records what other callbacks add to an epoch's logs
+        # (the learning_rate of the schedulers).
+        callback_list.append(history)
         self.history = history
         self.stop_training = False
         self._fit_state = {"epochs": epochs, "steps": steps}
@@ -261,6 +266,8 @@ class Sequential:
             callback.on_train_begin({})
 
         rng = config.get_rng()
+        # Shuffled batches are gathered into one reused buffer instead of a new array each.
+        buffer = np.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype) if shuffle else None
         interrupted = _InterruptFlag()
         with interrupted:
             for epoch in range(initial_epoch, epochs):
@@ -270,10 +277,13 @@ class Sequential:
                 totals = _RunningMeans()
                 for step in range(steps):
                     index = slice(step * batch_size, (step + 1) * batch_size)
-                    if order is not None:
+                    if order is None:
+                        x_batch = x[index]  # a view: no copy when visiting in order
+                    else:
                         index = order[index]
+                        x_batch = np.take(x, index, axis=0, out=buffer[:len(index)])
                     batch_w = None if weights is None else weights[index]
-                    loss, y_pred, _ = self._loss_and_gradients(x[index], y[index], batch_w)
+                    loss, y_pred, _ = self._loss_and_gradients(x_batch, y[index], batch_w)
                     if not math.isfinite(loss):
                         raise TrainingDivergedError(
                             f"fit: the loss became {loss} at epoch {epoch + 1}, batch "
@@ -286,7 +296,7 @@ class Sequential:
                         values = _METRICS[name](self.loss, y[index], y_pred)
                         totals.add(name, values, batch_w)
                     logs = totals.means()
-                    for callback in callback_list[1:]:
+                    for callback in callback_list:
                         callback.on_batch_end(step, logs)
                     if interrupted.flag:
                         break
@@ -527,11 +537,17 @@ class Sequential:
         return x[train], y[train], w_train, (x[val], y[val], w_val)
 
 
-def _check_finite(a, name, method):
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"{method}: {name} contains NaN or inf (first at index "
-                         f"{tuple(int(i) for i in bad)}); clean or impute the data first.")
+def _check_finite(a, name, method, chunk=8192):
+    if a.dtype.kind != "f":
+        return
+    # In chunks, so the check never needs a mask the size of the whole data set.
+    for start in range(0, len(a), chunk):
+        part = a[start:start + chunk]
+        if not np.isfinite(part).all():
+            bad = np.argwhere(~np.isfinite(part))[0]
+            bad[0] += start
+            raise ValueError(f"{method}: {name} contains NaN or inf (first at index "
+                             f"{tuple(int(i) for i in bad)}); clean or impute the data first.")
 
 
 class _InterruptFlag:

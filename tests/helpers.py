@@ -50,6 +50,69 @@ def gradcheck_layer(layer, x, tol=1e-6):
     return error
 
 
+def _same_pads(size, window, stride):
+    """TensorFlow's "same" padding for one axis: (before, after), the odd one after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + window - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_reference(x, kernel, bias, strides=(1, 1), padding="valid"):
+    """Plain-loop 2-D cross-correlation, channels-last, for checking Conv2D.
+
+    Args:
+        x: (n, h, w, c); kernel: (kh, kw, c, filters); bias: (filters,) or None.
+
+    Returns:
+        (n, oh, ow, filters), computed one output pixel at a time (slow on purpose).
+    """
+    n, h, w, c = x.shape
+    kh, kw, _, filters = kernel.shape
+    sh, sw = strides
+    if padding == "same":
+        (top, bottom), (left, right) = _same_pads(h, kh, sh), _same_pads(w, kw, sw)
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    oh = (x.shape[1] - kh) // sh + 1
+    ow = (x.shape[2] - kw) // sw + 1
+    out = np.zeros((n, oh, ow, filters), dtype=np.float64)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for f in range(filters):
+                    total = 0.0
+                    for di in range(kh):
+                        for dj in range(kw):
+                            for ch in range(c):
+                                total += (x[b, i * sh + di, j * sw + dj, ch]
+                                          * kernel[di, dj, ch, f])
+                    out[b, i, j, f] = total + (0.0 if bias is None else bias[f])
+    return out
+
+
+def maxpool2d_reference(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """Plain-loop max pooling, channels-last; "same" pads with -inf as Keras does.
+
+    Returns:
+        (n, oh, ow, c), one window at a time (slow on purpose).
+    """
+    n, h, w, c = x.shape
+    ph, pw = pool_size
+    sh, sw = strides or pool_size
+    if padding == "same":
+        (top, bottom), (left, right) = _same_pads(h, ph, sh), _same_pads(w, pw, sw)
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)),
+                   constant_values=-np.inf)
+    oh = (x.shape[1] - ph) // sh + 1
+    ow = (x.shape[2] - pw) // sw + 1
+    out = np.empty((n, oh, ow, c), dtype=x.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    out[b, i, j, ch] = x[b, i * sh:i * sh + ph, j * sw:j * sw + pw, ch].max()
+    return out
+
+
 def simple_rnn_reference(x, kernel, recurrent_kernel, bias, activation, grad_seq):
     """SimpleRNN forward and backward with plain loops over samples and timesteps.
 

@@ -363,3 +363,33 @@ def test_mse_and_mae_metrics():
     model.compile(loss="mse", metrics=["mse", "mae"])
     result = model.evaluate(np.array([[1.0], [3.0]]), np.array([[0.0], [0.0]]))
     assert result == {"loss": 5.0, "mse": 5.0, "mae": 2.0}
+
+
+def test_skipping_the_input_gradient_leaves_weight_gradients_alone(float64, rng):
+    model = mlp(inputs=3)
+    model.compile(loss="binary_crossentropy")
+    x, y = rng.standard_normal((5, 3)), rng.integers(0, 2, (5, 1))
+    assert model.compute_gradients(x, y).shape == (5, 3)
+    p = model.forward(x)
+    assert model.backward(model.loss.gradient(y, p)).shape == (5, 3)
+    full = [g.copy() for layer in model.layers for g in layer.grads.values()]
+    assert model.backward(model.loss.gradient(y, p), input_grad=False) is None
+    for a, b in zip(full, [g for la in model.layers for g in la.grads.values()], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_float32_training_never_upcasts(optimizer, rng):
+    x = rng.standard_normal((20, 3))  # float64 data is cast once to the model's dtype
+    y = rng.integers(0, 3, 20)
+    model = nnlite.Sequential([Dense(4, activation="gelu"), Dropout(0.2),
+                               Dense(3, activation="softmax")], input_shape=(3,))
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=2, batch_size=8, sample_weight=np.ones(20), verbose=0)
+    for layer in model.layers:
+        for key in layer.params:
+            assert layer.params[key].dtype == np.float32
+            assert layer.grads[key].dtype == np.float32
+    assert model.predict(x).dtype == np.float32
+    assert all(s.dtype == np.float32 for v in model.optimizer.state.values() for s in v.values())

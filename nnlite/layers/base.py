@@ -14,7 +14,7 @@ _LAYER_CLASSES: dict[str, type] = {}
 def _snake_case(name: str) -> str:
     out = [name[0].lower()]
     for prev, ch in itertools.pairwise(name):
-        if ch.isupper() and (prev.islower() or prev.isdigit()):
+        if ch.isupper() and prev.islower():
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
@@ -59,6 +59,10 @@ class Layer:
         self.input_shape: tuple | None = None
         self.built = False
         self._cache = None
+        #: False lets ``backward`` skip the input gradient and return None. Only a model sets
+        #: it, on its first layer, whose input is data: that saves the largest GEMM of many
+        #: networks. A layer used on its own always returns its input gradient.
+        self.needs_input_grad = True
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Build on first use, check ``x`` against the built shape, then ``forward``."""
@@ -81,6 +85,7 @@ class Layer:
         raise NotImplementedError
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        """Fill ``grads``; return d(loss)/d(input) (may be None if ``needs_input_grad`` is off)."""
         raise NotImplementedError
 
     def output_shape(self, input_shape) -> tuple:

@@ -1,8 +1,7 @@
 """Dense: the fully connected layer."""
 
-import numpy as np
-
 from nnlite import activations, initializers
+from nnlite._utils import positive_int
 from nnlite.layers.base import Layer
 
 
@@ -18,7 +17,7 @@ class Dense(Layer):
     Shapes:
         x: (n, ..., in) -> (n, ..., units). Params: kernel (in, units), bias (units,).
 
-    >>> import numpy as np, nnlite
+    >>> import numpy as np
     >>> layer = Dense(2, activation="relu", dtype="float64")
     >>> layer(np.ones((3, 4))).shape
     (3, 2)
@@ -29,9 +28,7 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int | np.integer) or isinstance(units, bool) or units < 1:
-            raise ValueError(f"Dense: units must be a positive int, got {units!r}.")
-        self.units = int(units)
+        self.units = positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
@@ -59,6 +56,8 @@ class Dense(Layer):
         self.grads["kernel"] = x2.T @ grad_z2                    # (in, n) @ (n, units)
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
+        if not self.needs_input_grad:
+            return None
         return grad_z @ self.params["kernel"].T                  # (n, units) @ (units, in)
 
     def output_shape(self, input_shape):
@@ -66,15 +65,11 @@ class Dense(Layer):
 
     def _check_input(self, x):
         if getattr(x, "ndim", 0) < 2:
-            raise ValueError(
-                f"Dense {self.name!r} expects input of shape (batch, ..., features), "
-                f"got shape {getattr(x, 'shape', type(x).__name__)}."
-            )
+            raise ValueError(f"Dense {self.name!r} expects input of shape (batch, ..., "
+                             f"features), got shape {getattr(x, 'shape', type(x).__name__)}.")
         if self.built and x.shape[-1] != self.input_shape[-1]:
-            raise ValueError(
-                f"Dense {self.name!r} was built for {self.input_shape[-1]} input features, "
-                f"got input of shape {x.shape}."
-            )
+            raise ValueError(f"Dense {self.name!r} was built for {self.input_shape[-1]} input "
+                             f"features, got input of shape {x.shape}.")
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,

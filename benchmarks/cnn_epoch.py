@@ -1,0 +1,133 @@
+"""One training epoch of a small CNN on 28x28x1 images: nnlite and PyTorch.
+
+Conv2D(32, 3, relu) -> MaxPool2D -> Conv2D(64, 3, relu) -> MaxPool2D -> Flatten ->
+Dense(10, softmax); batch 64, plain SGD (learning rate 0.01), float32, synthetic data.
+PyTorch starts from the same weights (copied over) when it is installed.
+Run: ``python -m benchmarks.cnn_epoch [--rows 4000] [--repeats 5] [--profile]``.
+"""
+
+import argparse
+import cProfile
+import pstats
+
+import numpy as np
+
+import nnlite
+from benchmarks.common import gemm_gflops, print_table, save_json, time_interleaved, torch_or_none
+from nnlite.layers import Conv2D, Dense, Flatten, MaxPool2D
+
+IMAGE = (28, 28, 1)
+BATCH = 64
+LR = 0.01
+
+
+def make_data(rows, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((rows, *IMAGE), dtype=np.float32)
+    y = rng.integers(0, 10, rows)
+    return x, y
+
+
+def epoch_flops(rows):
+    """FLOPs of one epoch: 2mnk per GEMM; the backward has two GEMMs per layer (nnlite also
+    computes the first layer's input gradient, which PyTorch skips)."""
+    conv1 = 2 * 26 * 26 * (3 * 3 * 1) * 32
+    conv2 = 2 * 11 * 11 * (3 * 3 * 32) * 64
+    dense = 2 * (5 * 5 * 64) * 10
+    return 3 * (conv1 + conv2 + dense) * rows
+
+
+def build_model():
+    nnlite.set_seed(0)
+    model = nnlite.Sequential([
+        Conv2D(32, 3, activation="relu"), MaxPool2D(),
+        Conv2D(64, 3, activation="relu"), MaxPool2D(),
+        Flatten(), Dense(10, activation="softmax"),
+    ], input_shape=IMAGE)
+    model.compile(optimizer=nnlite.optimizers.SGD(learning_rate=LR),
+                  loss="sparse_categorical_crossentropy")
+    return model
+
+
+def nnlite_runner(model, x, y):
+    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+
+
+def torch_runner(torch, model, x, y):
+    """The same network in PyTorch (channels-first), starting from ``model``'s weights."""
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(5 * 5 * 64, 10))
+    conv1, conv2, dense = (layer for layer in model.layers if layer.params)
+    with torch.no_grad():
+        for torch_conv, conv in ((net[0], conv1), (net[3], conv2)):
+            # (kh, kw, in, out) -> (out, in, kh, kw)
+            torch_conv.weight.copy_(torch.from_numpy(conv.params["kernel"].transpose(3, 2, 0, 1)))
+            torch_conv.bias.copy_(torch.from_numpy(conv.params["bias"]))
+        # nnlite flattens (h, w, c), PyTorch (c, h, w): reorder the Dense kernel's rows.
+        kernel = dense.params["kernel"].reshape(5, 5, 64, 10)              # (h, w, c, units)
+        net[7].weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).reshape(10, -1)))
+        net[7].bias.copy_(torch.from_numpy(dense.params["bias"]))
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+    loss_fn = nn.CrossEntropyLoss()
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # (n, 1, 28, 28)
+    yt = torch.from_numpy(y)
+
+    def run():
+        order = torch.randperm(len(xt))
+        for start in range(0, len(xt), BATCH):
+            idx = order[start:start + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return run
+
+
+def profile_epoch(x, y, top=15):
+    """Print the ``top`` functions of one nnlite epoch by own time, with their share."""
+    run = nnlite_runner(build_model(), x, y)
+    run()  # warm-up: buffers allocated, BLAS threads started
+    profiler = cProfile.Profile()
+    profiler.runcall(run)
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    print(f"\n### cProfile of one nnlite epoch ({total:.2f} s of own time)\n")
+    print("| function | calls | own s | share |")
+    print("|---|---|---|---|")
+    for (path, line, name), (_, calls, own, _, _) in rows:
+        where = f"{path.rsplit('/', 1)[-1]}:{line}({name})" if line else name
+        print(f"| {where} | {calls} | {own:.3f} | {100 * own / total:.0f}% |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=4_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="also cProfile one epoch")
+    args = parser.parse_args(argv)
+    x, y = make_data(args.rows)
+    model = build_model()
+    candidates = {"nnlite": nnlite_runner(model, x, y)}
+    torch = torch_or_none()
+    if torch is not None:
+        candidates["pytorch"] = torch_runner(torch, model, x, y)
+    gemm = gemm_gflops()
+    results = time_interleaved(candidates, repeats=args.repeats)
+    title = (f"CNN epoch (conv32-pool-conv64-pool-dense10) on {args.rows:,} 28x28x1 images, "
+             f"batch {BATCH}, SGD, float32 (GEMM {gemm:.0f} GFLOP/s)")
+    reference = "pytorch" if torch is not None else "nnlite"
+    print_table(title, results, reference, flops=epoch_flops(args.rows), gemm_rate=gemm)
+    if torch is None:
+        print("\n(PyTorch is not installed: pip install '.[bench]' to compare with it.)")
+    save_json("cnn_epoch", {"rows": args.rows, "batch": BATCH, "gemm_gflops": gemm,
+                            "results": results})
+    if args.profile:
+        profile_epoch(x, y)
+    return results
+
+
+if __name__ == "__main__":
+    main()

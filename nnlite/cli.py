@@ -1,0 +1,395 @@
+"""The ``nnlite`` command: train on a CSV file, then evaluate, predict and inspect the model.
+
+``nnlite train DATA.csv --target COL`` encodes the table, trains an MLP with a progress
+bar, prints the test scores beside scikit-learn baselines, and saves the model with its
+data encoder in one file; ``evaluate``, ``predict`` and ``summary`` read that file;
+``demo`` trains on the penguins table shipped with nnlite. A mistake gives one line on
+standard error and exit code 2 (bad usage) or 1 (anything else), never a traceback.
+"""
+
+import argparse
+import sys
+import warnings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class _UsageError(Exception):
+    """A command-line mistake found by argparse (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help').")
+
+
+def main(argv=None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return int(exc.code or 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _one_line_warning
+        try:
+            return args.run(args)
+        except KeyboardInterrupt:
+            print(f"nnlite {args.command}: interrupted.", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+            print(f"nnlite {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+def _train(args) -> int:
+    import numpy as np
+
+    import nnlite
+    from nnlite import data, evaluation
+
+    nnlite.set_seed(args.seed)
+    frame = _read(args.data, args.command)
+    _check_column(frame, args.target, args.data)
+    encoder = data.TabularEncoder(args.target, features=args.features, task=args.task,
+                                  scale_target=True)
+    frame = encoder.prepare(frame)
+    classify = encoder.task == "classification"
+    train, test = _split(frame, args.target if classify else None, args.test_size, args.seed)
+    encoder.fit(train)
+    x_train, y_train = encoder.transform(train), encoder.transform_target(train)
+    x_test, y_test = encoder.transform(test), encoder.transform_target(test)
+    what = (f"classification, {len(encoder.classes)} classes: "
+            f"{', '.join(map(str, encoder.classes))}" if classify else "regression")
+    print(f"{args.data}: {len(frame)} rows; target {args.target!r} ({what}); "
+          f"{x_train.shape[1]} inputs from {len(encoder.features)} columns.")
+    print(f"Training on {len(train)} rows, testing on {len(test)} rows "
+          f"({'stratified, ' if classify else ''}seed {args.seed}).")
+
+    model = _build_model(args, x_train.shape[1], len(encoder.classes) if classify else None)
+    fit_kwargs = {"epochs": args.epochs, "batch_size": args.batch_size,
+                  "verbose": args.verbose}
+    if args.baselines:
+        table = evaluation.compare_with_baselines(
+            model, x_train, y_train, x_test, y_test, task=encoder.task, fit_kwargs=fit_kwargs,
+            inverse_target=None if classify else encoder.inverse_transform_target,
+            random_state=args.seed)
+    else:
+        model.fit(x_train, y_train, **fit_kwargs)
+        y_pred = model.predict(x_test)
+        if classify:
+            scores = evaluation.classification_metrics(y_test, y_pred)
+        else:
+            scores = evaluation.regression_metrics(encoder.inverse_transform_target(y_test),
+                                                   encoder.inverse_transform_target(y_pred))
+        table = _scores_table({"nnlite": scores})
+    print(f"\nTest scores on {len(test)} held-out rows"
+          f"{'' if classify else ' (in the target units)'}:")
+    print(_format_table(table))
+    if args.out:
+        model.save(args.out, metadata={"encoder": encoder.to_dict(),
+                                       "nnlite_version": nnlite.__version__})
+        print(f"\nSaved the model and its data encoder to {args.out}.")
+    if args.command == "demo":
+        sample = test.head(5)
+        guess = encoder.inverse_transform_target(
+            _to_target(model.predict(encoder.transform(sample)), classify))
+        print("\nFive test penguins, true species -> predicted:")
+        for truth, pred in zip(sample[args.target], np.asarray(guess), strict=True):
+            print(f"  {truth:<10} -> {pred}")
+    return EXIT_OK
+
+
+def _evaluate(args) -> int:
+    from nnlite import evaluation
+
+    model, encoder = _load(args.model, args.command)
+    target = args.target or encoder.target
+    if target != encoder.target:
+        raise ValueError(f"the model predicts {encoder.target!r}, not {target!r}.")
+    frame = _read(args.data, args.command)
+    _check_column(frame, target, args.data)
+    frame = frame[frame[target].notna()]
+    x, y = encoder.transform(frame), encoder.transform_target(frame)
+    y_pred = model.predict(x)
+    print(f"{args.data}: {len(frame)} rows with a {target!r} value.")
+    if encoder.task == "classification":
+        scores = evaluation.classification_metrics(y, y_pred)
+        print(_format_table(_scores_table({"nnlite": scores})))
+        matrix = evaluation.confusion_matrix(y, y_pred, num_classes=len(encoder.classes))
+        _print_confusion(matrix, encoder.classes)
+        print()
+        print(evaluation.classification_report(y, y_pred, encoder.classes))
+    else:
+        scores = evaluation.regression_metrics(encoder.inverse_transform_target(y),
+                                               encoder.inverse_transform_target(y_pred))
+        print(_format_table(_scores_table({"nnlite": scores})))
+    return EXIT_OK
+
+
+def _predict(args) -> int:
+    import pandas as pd
+
+    model, encoder = _load(args.model, args.command)
+    frame = _read(args.data, args.command)
+    output = model.predict(encoder.transform(frame))
+    classify = encoder.task == "classification"
+    result = pd.DataFrame(
+        {encoder.target: encoder.inverse_transform_target(_to_target(output, classify))})
+    if args.proba:
+        if not classify:
+            raise ValueError("--proba needs a classification model; this one does regression.")
+        for i, name in enumerate(encoder.classes):
+            result[f"proba_{name}"] = output[:, i]
+    if args.out:
+        result.to_csv(args.out, index=False, float_format="%.6g")
+        print(f"Wrote {len(result)} predictions to {args.out}.")
+    else:
+        result.to_csv(sys.stdout, index=False, float_format="%.6g")
+    return EXIT_OK
+
+
+def _summary(args) -> int:
+    model, encoder = _load(args.model, args.command, need_encoder=False)
+    model.summary()
+    if encoder is not None:
+        print(f"Target: {encoder.target!r} ({encoder.task})")
+        if encoder.classes is not None:
+            print(f"Classes: {', '.join(map(str, encoder.classes))}")
+        print(f"Input columns ({len(encoder.features)}): {', '.join(encoder.features)}")
+        print(f"Encoded inputs ({len(encoder.feature_names)}): "
+              f"{', '.join(encoder.feature_names)}")
+    return EXIT_OK
+
+
+def _demo(args) -> int:
+    from nnlite.datasets import PENGUINS_CSV
+
+    print("The Palmer penguins: predict the species from bill, flipper, mass, island and sex.")
+    args.data, args.target, args.task, args.features = str(PENGUINS_CSV), "species", "auto", None
+    args.test_size, args.baselines = 0.2, True
+    return _train(args)
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _build_model(args, inputs, classes):
+    import nnlite
+    from nnlite import optimizers
+    from nnlite.layers import Dense
+
+    layers = [Dense(units, activation=args.activation) for units in args.hidden]
+    layers.append(Dense(classes, activation="softmax") if classes else Dense(1))
+    model = nnlite.Sequential(layers, input_shape=(inputs,))
+    optimizer = optimizers.get(args.optimizer)
+    if args.lr is not None:
+        optimizer.learning_rate = args.lr
+    model.compile(optimizer=optimizer, metrics=["accuracy"] if classes else ["mae"],
+                  loss="sparse_categorical_crossentropy" if classes else "mse")
+    return model
+
+
+def _split(frame, stratify_column, test_size, seed):
+    from sklearn.model_selection import train_test_split
+
+    labels = None if stratify_column is None else frame[stratify_column].astype(str)
+    try:
+        return train_test_split(frame, test_size=test_size, random_state=seed, stratify=labels)
+    except ValueError:
+        if labels is None:
+            raise
+        # A class with a single row cannot be stratified: fall back to a plain split.
+        return train_test_split(frame, test_size=test_size, random_state=seed)
+
+
+def _read(path, command):
+    from pathlib import Path
+
+    from nnlite.data import read_csv
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no such file {str(path)!r}.")
+    return read_csv(path, who="read_csv").rename(columns=str)
+
+
+def _check_column(frame, target, path):
+    import difflib
+
+    columns = list(frame.columns)
+    if target not in columns:
+        hint = difflib.get_close_matches(target, columns, n=1)
+        raise ValueError(f"no column {target!r} in {path}; its columns are "
+                         f"{', '.join(columns)}." + (f" Did you mean {hint[0]!r}?" if hint else ""))
+
+
+def _load(path, command, need_encoder=True):
+    import nnlite
+    from nnlite.data import TabularEncoder
+
+    try:
+        model = nnlite.load_model(path)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"no such model file {str(path)!r}.") from exc
+    state = model.metadata.get("encoder")
+    if state is None:
+        if need_encoder:
+            raise ValueError(f"{path} holds no data encoder, so CSV rows cannot be encoded "
+                             "for it; train it with 'nnlite train' (or save it with "
+                             "metadata={'encoder': encoder.to_dict()}).")
+        return model, None
+    return model, TabularEncoder.from_dict(state)
+
+
+def _to_target(output, classify):
+    return output.argmax(axis=1) if classify else output[:, 0]
+
+
+def _scores_table(rows):
+    import pandas as pd
+
+    return pd.DataFrame([{"model": name, **scores} for name, scores in rows.items()])
+
+
+def _format_table(table):
+    return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def _print_confusion(matrix, classes):
+    import pandas as pd
+
+    names = [str(c) for c in classes]
+    frame = pd.DataFrame(matrix, index=[f"true {n}" for n in names], columns=names)
+    print("\nConfusion matrix (rows: true class, columns: predicted):")
+    print(frame.to_string())
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"nnlite: warning: {message}", file=sys.stderr)
+
+
+def _hidden(text):
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        sizes = (0,)
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"expected positive layer sizes like 64,32, "
+                                         f"got {text!r}")
+    return sizes
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text!r}")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _activation(text):
+    from nnlite import activations
+
+    names = [n for n in activations.names() if n != "softmax"]
+    if text not in names:
+        raise argparse.ArgumentTypeError(f"unknown activation {text!r}; choose from "
+                                         f"{', '.join(names)}")
+    return text
+
+
+def _columns(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _build_parser():
+    from nnlite import __version__
+
+    parser = _Parser(prog="nnlite", description="Train and use nnlite models on CSV files.")
+    parser.add_argument("--version", action="version", version=f"nnlite {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def model_options(sub, data=True):
+        for name, helptext in (("--epochs", "passes over the training rows (default 30)"),
+                               ("--batch-size", "rows per gradient step (default 32)")):
+            sub.add_argument(name, type=_positive_int, default=30 if name == "--epochs" else 32,
+                             help=helptext)
+        sub.add_argument("--hidden", type=_hidden, default=(64, 32),
+                         help="hidden layer sizes, comma-separated (default 64,32)")
+        sub.add_argument("--activation", type=_activation, default="relu",
+                         help="activation of the hidden layers (default relu)")
+        sub.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], default="adam")
+        sub.add_argument("--lr", type=_positive_float, default=None,
+                         help="learning rate (default: the optimizer's, 0.001 for adam)")
+        sub.add_argument("--seed", type=int, default=0, help="seed of the split and weights")
+        sub.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
+                         help="0 silent, 1 a progress bar per epoch, 2 a line per epoch")
+
+    train = commands.add_parser("train", help="train a model on a CSV file")
+    train.add_argument("data", help="CSV file with a header line")
+    train.add_argument("--target", required=True, help="column to predict")
+    train.add_argument("--task", choices=["auto", "classification", "regression"],
+                       default="auto")
+    train.add_argument("--features", type=_columns, default=None,
+                       help="input columns, comma-separated (default: all but the target)")
+    model_options(train)
+    train.add_argument("--test-size", type=_fraction, default=0.2,
+                       help="fraction of rows held out for testing (default 0.2)")
+    train.add_argument("--out", default="model.nnlite",
+                       help="where to save the model and encoder (default model.nnlite)")
+    train.add_argument("--no-baselines", dest="baselines", action="store_false",
+                       help="skip the scikit-learn baselines")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a saved model on a labelled CSV")
+    evaluate.add_argument("model", help="file written by 'nnlite train'")
+    evaluate.add_argument("data", help="CSV file with the target column")
+    evaluate.add_argument("--target", default=None,
+                          help="target column (default: the one the model was trained on)")
+    evaluate.set_defaults(run=_evaluate)
+
+    predict = commands.add_parser("predict", help="predict the target for each CSV row")
+    predict.add_argument("model", help="file written by 'nnlite train'")
+    predict.add_argument("data", help="CSV file with the input columns")
+    predict.add_argument("--out", default=None, help="CSV file to write (default: stdout)")
+    predict.add_argument("--proba", action="store_true",
+                         help="add one probability column per class")
+    predict.set_defaults(run=_predict)
+
+    summary = commands.add_parser("summary", help="show a saved model's layers and inputs")
+    summary.add_argument("model", help="model file")
+    summary.set_defaults(run=_summary)
+
+    demo = commands.add_parser("demo", help="train on the penguins table shipped with nnlite")
+    model_options(demo)
+    demo.add_argument("--out", default=None, help="also save the model there")
+    demo.set_defaults(run=_demo)
+    return parser

@@ -1,0 +1,22 @@
+"""Small real data sets shipped with nnlite, for examples and tests (see README.md here)."""
+
+from importlib import resources
+from pathlib import Path
+
+#: Path of the Palmer penguins table (344 rows, 8 columns, CC0).
+PENGUINS_CSV = Path(str(resources.files("nnlite") / "datasets" / "penguins.csv"))
+
+
+def load_penguins(target="species", **kwargs):
+    """Load the penguins table with ``nnlite.data.load_csv``.
+
+    Args:
+        target: column to predict (``"species"`` by default).
+        **kwargs: passed to ``load_csv`` (``features``, ``task``, ``scale``, ``dtype``).
+
+    Returns:
+        The ``Dataset`` ``(x, y, encoder)`` from ``load_csv``.
+    """
+    from nnlite.data import load_csv
+
+    return load_csv(PENGUINS_CSV, target=target, **kwargs)
