@@ -135,6 +135,19 @@ def test_matches_plain_loop_reference(n, t, features, units, return_sequences, a
         np.testing.assert_allclose(layer.grads[key], grads[key], rtol=1e-10, atol=1e-12)
 
 
+def test_skips_input_gradient_when_the_model_does_not_need_it(rng):
+    layer = SimpleRNN(3)
+    x = rng.standard_normal((2, 4, 2)).astype(np.float32)
+    grad = np.ones((2, 3), dtype=np.float32)
+    layer(x)
+    assert layer.backward(grad).shape == x.shape
+    expected = {key: g.copy() for key, g in layer.grads.items()}
+    layer.needs_input_grad = False
+    assert layer.backward(grad) is None
+    for key, g in expected.items():
+        np.testing.assert_array_equal(layer.grads[key], g)
+
+
 def test_outputs_survive_later_calls(rng):
     layer = SimpleRNN(3, return_sequences=True)
     x = rng.standard_normal((2, 4, 2)).astype(np.float32)

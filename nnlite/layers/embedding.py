@@ -4,6 +4,7 @@ import numpy as np
 from scipy import sparse
 
 from nnlite import initializers
+from nnlite._utils import positive_int
 from nnlite.layers.base import Layer
 
 
@@ -33,10 +34,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", **kwargs):
         super().__init__(**kwargs)
-        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Embedding: {arg} must be a positive int, got {value!r}.")
-        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.input_dim = positive_int("Embedding", "input_dim", input_dim)
+        self.output_dim = positive_int("Embedding", "output_dim", output_dim)
         self.embeddings_initializer = embeddings_initializer
         self._init = initializers.get(embeddings_initializer)
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from nnlite import activations, initializers
+from nnlite._utils import positive_int
 from nnlite.layers.base import Layer
 
 
@@ -32,9 +33,7 @@ class SimpleRNN(Layer):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int | np.integer) or isinstance(units, bool) or units < 1:
-            raise ValueError(f"SimpleRNN: units must be a positive int, got {units!r}.")
-        self.units = int(units)
+        self.units = positive_int("SimpleRNN", "units", units)
         self.activation = activations.get(activation)
         self.return_sequences, self.use_bias = bool(return_sequences), bool(use_bias)
         self.kernel_initializer = kernel_initializer
@@ -87,6 +86,8 @@ class SimpleRNN(Layer):
         self.grads["recurrent_kernel"] = h_prev.T @ grad_z2[n:]
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
+        if not self.needs_input_grad:   # first layer of a model in training: input is data
+            return None
         grad_x = grad_z2 @ self.params["kernel"].T               # (t*n, units) @ (units, in)
         return grad_x.reshape(t, n, features).transpose(1, 0, 2)  # -> (n, t, in)
 
