@@ -13,7 +13,14 @@ import pstats
 import numpy as np
 
 import nnlite
-from benchmarks.common import gemm_gflops, print_table, save_json, time_interleaved, torch_or_none
+from benchmarks.common import (
+    gemm_gflops,
+    print_table,
+    save_json,
+    time_interleaved,
+    torch_epoch,
+    torch_or_none,
+)
 from nnlite.layers import Conv2D, Dense, Flatten, MaxPool2D
 
 IMAGE = (28, 28, 1)
@@ -69,20 +76,10 @@ def torch_runner(torch, model, x, y):
         kernel = dense.params["kernel"].reshape(5, 5, 64, 10)              # (h, w, c, units)
         net[7].weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).reshape(10, -1)))
         net[7].bias.copy_(torch.from_numpy(dense.params["bias"]))
-    opt = torch.optim.SGD(net.parameters(), lr=LR)
     loss_fn = nn.CrossEntropyLoss()
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # (n, 1, 28, 28)
     yt = torch.from_numpy(y)
-
-    def run():
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), BATCH):
-            idx = order[start:start + BATCH]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return run
+    return torch_epoch(torch, net, loss_fn, xt, yt, BATCH, LR)
 
 
 def profile_epoch(x, y, top=15):

@@ -97,3 +97,17 @@ def save_json(name, payload):
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=1, default=float))
     print(f"\nwrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+
+
+def torch_epoch(torch, net, loss_fn, xt, yt, batch_size, learning_rate):
+    """Return a callable running one shuffled SGD epoch of the PyTorch module ``net``."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=learning_rate)
+
+    def run():
+        order = torch.randperm(len(xt))
+        for start in range(0, len(xt), batch_size):
+            index = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(xt[index]), yt[index]).backward()
+            optimizer.step()
+    return run

@@ -12,7 +12,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 import nnlite
-from benchmarks.common import gemm_gflops, print_table, save_json, time_interleaved, torch_or_none
+from benchmarks.common import (
+    gemm_gflops,
+    print_table,
+    save_json,
+    time_interleaved,
+    torch_epoch,
+    torch_or_none,
+)
 from nnlite.layers import Dense
 
 SIZES = (784, 256, 128, 10)
@@ -60,19 +67,9 @@ def torch_runner(torch, x, y):
     net = torch.nn.Sequential(torch.nn.Linear(SIZES[0], SIZES[1]), torch.nn.ReLU(),
                               torch.nn.Linear(SIZES[1], SIZES[2]), torch.nn.ReLU(),
                               torch.nn.Linear(SIZES[2], SIZES[3]))
-    opt = torch.optim.SGD(net.parameters(), lr=LR)
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def run():
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), BATCH):
-            idx = order[start:start + BATCH]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return run
+    return torch_epoch(torch, net, loss_fn, xt, yt, BATCH, LR)
 
 
 def main(argv=None):
