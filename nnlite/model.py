@@ -48,6 +48,8 @@ class Sequential:
         self._input_shape = None
         for layer in layers or []:
             self.add(layer)
+        if input_shape is None and self.layers:
+            input_shape = self.layers[0].declared_input_shape
         if input_shape is not None:
             self.build(input_shape)
 

@@ -393,3 +393,10 @@ def test_float32_training_never_upcasts(optimizer, rng):
             assert layer.grads[key].dtype == np.float32
     assert model.predict(x).dtype == np.float32
     assert all(s.dtype == np.float32 for v in model.optimizer.state.values() for s in v.values())
+
+
+def test_keras_style_input_shape_on_the_first_layer():
+    model = nnlite.Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(2)])
+    assert model.built
+    assert model.layers[0].params["kernel"].shape == (3, 4)
+    assert "input_shape" not in model.layers[0].get_config()

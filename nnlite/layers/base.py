@@ -34,6 +34,8 @@ class Layer:
         trainable: False freezes the layer: the optimizer skips its params, but ``backward``
             still fills ``grads`` and returns the input gradient.
         dtype: ``"float32"`` or ``"float64"``; defaults to ``nnlite.get_dtype()`` at construction.
+        input_shape: optional shape of one sample (no batch axis), Keras-style on the first
+            layer of a Sequential, which is then built at once.
     """
 
     #: True for layers whose ``backward`` accepts ``fused=True`` (gradient w.r.t. the
@@ -46,7 +48,8 @@ class Layer:
         super().__init_subclass__(**kwargs)
         _LAYER_CLASSES[cls.__name__] = cls
 
-    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None):
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
+                 input_shape=None):
         if name is None:
             base = _snake_case(type(self).__name__)
             count = next(_NAME_COUNTERS[base])
@@ -63,6 +66,7 @@ class Layer:
         #: it, on its first layer, whose input is data: that saves the largest GEMM of many
         #: networks. A layer used on its own always returns its input gradient.
         self.needs_input_grad = True
+        self.declared_input_shape = None if input_shape is None else tuple(input_shape)
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Build on first use, check ``x`` against the built shape, then ``forward``."""
