@@ -84,10 +84,10 @@ def test_gradcheck_catches_a_col2im_that_overwrites(float64, rng, monkeypatch):
         n, h, w, c = x_shape
         (kh, kw), (oh, ow) = kernel_size, out_hw
         grad_x = np.zeros(x_shape, grad_cols.dtype)
-        patches = grad_cols.reshape(n, oh, ow, kh, kw, c)
+        patches = grad_cols.reshape(kh, kw, n, oh, ow, c)
         for i in range(kh):
             for j in range(kw):
-                grad_x[:, i:i + oh, j:j + ow, :] = patches[:, :, :, i, j, :]   # the bug: =, not +=
+                grad_x[:, i:i + oh, j:j + ow, :] = patches[i, j]   # the bug: =, not +=
         return grad_x
 
     layer = Conv2D(2, 3)
