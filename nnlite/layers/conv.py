@@ -313,7 +313,13 @@ def _im2col(xp, kernel_size, strides, out_hw, ones_column, scratch):
     k = kh * kw * c
     # Filled with ones once; the copy below rewrites all but the last column on every call.
     cols = scratch.buffer("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
-    np.copyto(cols[:, :k].reshape(n, oh, ow, kh, kw, c), patches)  # (n*oh*ow, k) as 6-D
+    cols6 = cols[:, :k].reshape(n, oh, ow, kh, kw, c)              # (n*oh*ow, k) as 6-D
+    if c == 1:  # one channel: offset by offset, NumPy copies runs of ow values, not of kw
+        for i in range(kh):
+            for j in range(kw):
+                cols6[:, :, :, i, j] = patches[:, :, :, i, j]
+    else:
+        np.copyto(cols6, patches)
     return cols
 
 
