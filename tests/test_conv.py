@@ -70,6 +70,12 @@ def test_conv_gradcheck_rectangular_kernel_and_strides(float64, rng):
     assert nnlite.gradcheck(layer, rng.standard_normal((2, 5, 6, 3))) < 1e-6
 
 
+def test_conv_gradcheck_single_channel_input(float64, rng):
+    # One input channel takes im2col's offset-by-offset copy.
+    layer = Conv2D(2, (3, 2), strides=(2, 1), padding="same")
+    assert nnlite.gradcheck(layer, rng.standard_normal((2, 6, 5, 1))) < 1e-6
+
+
 @pytest.mark.parametrize("pool, stride, padding", [
     (2, None, "valid"), (3, 2, "valid"), (3, 2, "same"), (2, 1, "valid"), ((2, 3), 3, "same"),
 ])
@@ -84,10 +90,10 @@ def test_gradcheck_catches_a_col2im_that_overwrites(float64, rng, monkeypatch):
         n, h, w, c = x_shape
         (kh, kw), (oh, ow) = kernel_size, out_hw
         grad_x = np.zeros(x_shape, grad_cols.dtype)
-        patches = grad_cols.reshape(n, oh, ow, kh, kw, c)
+        patches = grad_cols.reshape(kh, kw, n, oh, ow, c)
         for i in range(kh):
             for j in range(kw):
-                grad_x[:, i:i + oh, j:j + ow, :] = patches[:, :, :, i, j, :]   # the bug: =, not +=
+                grad_x[:, i:i + oh, j:j + ow, :] = patches[i, j]   # the bug: =, not +=
         return grad_x
 
     layer = Conv2D(2, 3)

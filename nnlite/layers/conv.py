@@ -86,8 +86,12 @@ class Conv2D(Layer):
             self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
         if not self.needs_input_grad:   # first layer of a model in training: input is data
             return None
-        grad_cols = self._scratch.buffer("grad_cols", (len(grad_z2), len(kernel2)), grad_z.dtype)
-        np.matmul(grad_z2, kernel2.T, out=grad_cols)  # (n*oh*ow, filters) @ (filters, k)
+        # One GEMM per kernel offset, not one with the (kh, kw, c) columns side by side: each
+        # offset's (n*oh*ow, c) gradient is then contiguous, which makes col2im's adds fast.
+        kh, kw, c, _ = kernel.shape
+        kernel3 = kernel.reshape(kh * kw, c, self.filters).transpose(0, 2, 1)  # (kh*kw, f, c)
+        grad_cols = self._scratch.buffer("grad_cols", (kh * kw, len(grad_z2), c), grad_z.dtype)
+        np.matmul(grad_z2, kernel3, out=grad_cols)  # (n*oh*ow, f) @ (kh*kw, f, c) -> 3-D
         return _col2im(grad_cols, x_shape, pads, self.kernel_size, self.strides, z.shape[1:3])
 
     def _weights(self):
@@ -309,25 +313,33 @@ def _im2col(xp, kernel_size, strides, out_hw, ones_column, scratch):
     k = kh * kw * c
     # Filled with ones once; the copy below rewrites all but the last column on every call.
     cols = scratch.buffer("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
-    np.copyto(cols[:, :k].reshape(n, oh, ow, kh, kw, c), patches)  # (n*oh*ow, k) as 6-D
+    cols6 = cols[:, :k].reshape(n, oh, ow, kh, kw, c)              # (n*oh*ow, k) as 6-D
+    if c == 1:  # one channel: offset by offset, NumPy copies runs of ow values, not of kw
+        for i in range(kh):
+            for j in range(kw):
+                cols6[:, :, :, i, j] = patches[:, :, :, i, j]
+    else:
+        np.copyto(cols6, patches)
     return cols
 
 
 def _col2im(grad_cols, x_shape, pads, kernel_size, strides, out_hw):
-    """Sum each patch row of ``grad_cols`` back onto the pixels it was copied from.
+    """Sum the patch gradients ``grad_cols``, ``(kh*kw, n*oh*ow, c)``, one slab per kernel
+    offset, back onto the pixels they were copied from.
 
     One strided add per kernel offset (kh*kw of them, not one per pixel): the inverse of
-    ``_im2col`` without a scatter.
+    ``_im2col`` without a scatter. With stride 1 both sides of each add have whole rows of
+    ``ow*c`` contiguous values.
     """
     n, h, w, c = x_shape
     (top, bottom), (left, right) = pads
     (kh, kw), (sh, sw), (oh, ow) = kernel_size, strides, out_hw
     grad_xp = np.zeros((n, h + top + bottom, w + left + right, c), grad_cols.dtype)
-    grad_patches = grad_cols.reshape(n, oh, ow, kh, kw, c)   # (n*oh*ow, kh*kw*c) -> 6-D
+    grad_patches = grad_cols.reshape(kh, kw, n, oh, ow, c)   # (kh*kw, n*oh*ow, c) -> 6-D
     for i in range(kh):
         for j in range(kw):
             grad_xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] += (
-                grad_patches[:, :, :, i, j, :])
+                grad_patches[i, j])
     return grad_xp[:, top:top + h, left:left + w, :]
 
 
