@@ -12,10 +12,18 @@ from nnlite import losses as losses_module
 from nnlite import optimizers as optimizers_module
 from nnlite.callbacks import Callback, History, ProgressBar
 from nnlite.layers.base import Layer
+from nnlite.layers.conv import Conv2D, MaxPool2D
 
 
 class TrainingDivergedError(RuntimeError, FloatingPointError):
     """Raised by ``fit`` when a batch's loss is NaN or infinite."""
+
+
+def _relu_before_pool(layers):
+    """Indices of the Conv2D layers with ReLU whose next layer is a MaxPool2D."""
+    return {i for i, (layer, after) in enumerate(zip(layers[:-1], layers[1:], strict=True))
+            if isinstance(layer, Conv2D) and type(layer.activation) is activations.ReLU
+            and isinstance(after, MaxPool2D)}
 
 
 class Sequential:
@@ -98,9 +106,21 @@ class Sequential:
     # ---- forward and backward ----------------------------------------------------------
 
     def forward(self, x, training=False):
-        """Run ``x`` through every layer and return the output."""
-        for layer in self.layers:
-            x = layer(x, training=training)
+        """Run ``x`` through every layer and return the output.
+
+        A Conv2D with ReLU followed by MaxPool2D runs as one step: the ReLU is applied after
+        the pooling, on a quarter of the values. The outputs and gradients are the same as
+        layer by layer (ReLU is monotone, and its gradient is 0 where the maximum is not
+        positive either way); each layer's ``backward`` knows from its cache which it did.
+        """
+        moved = _relu_before_pool(self.layers)
+        for i, layer in enumerate(self.layers):
+            if i in moved:
+                x = layer(x, training=training, activate=False)
+            elif i - 1 in moved:
+                x = layer(x, training=training, activation=self.layers[i - 1].activation)
+            else:
+                x = layer(x, training=training)
         return x
 
     __call__ = forward

@@ -68,8 +68,9 @@ class Layer:
         self.needs_input_grad = True
         self.declared_input_shape = None if input_shape is None else tuple(input_shape)
 
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Build on first use, check ``x`` against the built shape, then ``forward``."""
+    def __call__(self, x: np.ndarray, training: bool = False, **options) -> np.ndarray:
+        """Build on first use, check ``x`` against the built shape, then ``forward``
+        (``options`` are passed on to it)."""
         self._check_input(x)
         if not self.built:
             self.build(x.shape[1:])
@@ -78,7 +79,7 @@ class Layer:
                 f"{type(self).__name__} {self.name!r} was built for input shape "
                 f"{(None, *self.input_shape)}, got input of shape {x.shape}."
             )
-        return self.forward(x, training=training)
+        return self.forward(x, training=training, **options)
 
     def build(self, input_shape) -> None:
         """Create ``params`` for inputs of ``input_shape`` (batch axis excluded)."""
