@@ -6,10 +6,18 @@ Probabilities are clipped to ``[eps, 1 - eps]`` with the dtype's machine epsilon
 renormalised; where the clip is active the derivative is 0, exactly as for the value.
 """
 
+import functools
+
 import numpy as np
 from scipy import special
 
 from nnlite._utils import lookup
+
+
+@functools.cache
+def _eps(dtype):
+    """Machine epsilon of ``dtype`` (``np.finfo`` costs microseconds per call)."""
+    return np.finfo(dtype).eps
 
 
 class Loss:
@@ -27,7 +35,8 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         """Return ``sum(w * l_i) / sum(w)`` as a Python float."""
         y_true = self._check(y_true, y_pred)
-        per_sample = self._elementwise(y_true, y_pred).reshape(len(y_pred), -1).mean(axis=1)
+        per_element = self._elementwise(y_true, y_pred).reshape(len(y_pred), -1)
+        per_sample = per_element[:, 0] if per_element.shape[1] == 1 else per_element.mean(axis=1)
         if sample_weight is None:
             return float(per_sample.mean())
         weight = np.asarray(sample_weight, dtype=per_sample.dtype)
@@ -103,9 +112,14 @@ class _CrossEntropy(Loss):
         return {"from_logits": self.from_logits}
 
     @staticmethod
-    def _clip(p):
-        eps = np.finfo(p.dtype).eps
-        return np.clip(p, eps, 1.0 - eps), (p > eps) & (p < 1.0 - eps)
+    def _clip(p, with_mask=False):
+        """Return ``p`` clipped to ``[eps, 1 - eps]``, where the logs stay finite, and with
+        ``with_mask`` also where ``p`` was inside that range (the gradient is 0 outside)."""
+        eps = _eps(p.dtype)
+        clipped = np.minimum(np.maximum(p, eps), 1.0 - eps)
+        if not with_mask:
+            return clipped
+        return clipped, (p > eps) & (p < 1.0 - eps)
 
 
 class BinaryCrossentropy(_CrossEntropy):
@@ -120,13 +134,13 @@ class BinaryCrossentropy(_CrossEntropy):
     def _elementwise(self, y_true, y_pred):
         if self.from_logits:
             return np.logaddexp(0.0, y_pred) - y_true * y_pred
-        p, _ = self._clip(y_pred)
+        p = self._clip(y_pred)
         return -(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p))
 
     def _elementwise_grad(self, y_true, y_pred):
         if self.from_logits:
             return special.expit(y_pred) - y_true
-        p, inside = self._clip(y_pred)
+        p, inside = self._clip(y_pred, with_mask=True)
         return (p - y_true) / (p * (1.0 - p)) * inside
 
 
@@ -143,7 +157,7 @@ class CategoricalCrossentropy(_CrossEntropy):
         if self.from_logits:
             lse = special.logsumexp(y_pred, axis=-1)
             return y_true.sum(axis=-1) * lse - (y_true * y_pred).sum(axis=-1)
-        p, _ = self._clip(y_pred)
+        p = self._clip(y_pred)
         return -(y_true * np.log(p)).sum(axis=-1)
 
     def _elementwise_grad(self, y_true, y_pred):
@@ -151,7 +165,7 @@ class CategoricalCrossentropy(_CrossEntropy):
             shifted = np.exp(y_pred - y_pred.max(axis=-1, keepdims=True))
             softmax = shifted / shifted.sum(axis=-1, keepdims=True)
             return y_true.sum(axis=-1, keepdims=True) * softmax - y_true
-        p, inside = self._clip(y_pred)
+        p, inside = self._clip(y_pred, with_mask=True)
         return -y_true / p * inside
 
     def check_targets(self, y_true, pred_shape):
@@ -186,18 +200,38 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
                                  "values with a fractional part.")
         elif labels.dtype.kind not in "iub":
             raise ValueError(f"{self.name}: labels must be integers, got dtype {labels.dtype}.")
-        bad = np.flatnonzero((labels < 0) | (labels >= classes))
-        if bad.size:
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            bad = np.flatnonzero((labels < 0) | (labels >= classes))
             raise ValueError(
                 f"{self.name}: labels must be in [0, {classes}), got "
                 f"{labels.reshape(-1)[bad[0]].item()!r} at index {int(bad[0])}."
             )
         return labels
 
+    # Labels stay labels through the loss: it reads one prediction per position (the true
+    # class's) instead of multiplying all of them by a one-hot matrix.
+
     def _check(self, y_true, y_pred):
-        labels = self.check_targets(y_true, y_pred.shape)
+        return self.check_targets(y_true, y_pred.shape).astype(np.intp, copy=False)
+
+    def _elementwise(self, labels, y_pred):
+        rows = y_pred.reshape(-1, y_pred.shape[-1])                  # (positions, classes)
+        picked = rows[np.arange(len(rows)), labels.reshape(-1)].reshape(labels.shape)
+        if self.from_logits:
+            return special.logsumexp(y_pred, axis=-1) - picked
+        return -np.log(self._clip(picked))
+
+    def _elementwise_grad(self, labels, y_pred):
+        return super()._elementwise_grad(self._one_hot(labels, y_pred), y_pred)
+
+    def one_hot_targets(self, y_true, y_pred):
+        return self._one_hot(self._check(y_true, y_pred), y_pred)
+
+    @staticmethod
+    def _one_hot(labels, y_pred):
         one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
-        np.put_along_axis(one_hot, labels.astype(np.intp)[..., None], 1.0, axis=-1)
+        rows = one_hot.reshape(-1, y_pred.shape[-1])                  # a view: C-contiguous
+        rows[np.arange(len(rows)), labels.reshape(-1)] = 1.0
         return one_hot
 
 

@@ -303,7 +303,10 @@ class Sequential:
                         x_batch = x[index]  # a view: no copy when visiting in order
                     else:
                         index = order[index]
-                        x_batch = np.take(x, index, axis=0, out=buffer[:len(index)])
+                        # mode="clip": the permutation's indices are all valid, and the
+                        # default "raise" with out= copies through an extra buffer.
+                        x_batch = np.take(x, index, axis=0, out=buffer[:len(index)],
+                                          mode="clip")
                     batch_w = None if weights is None else weights[index]
                     loss, y_pred, _ = self._loss_and_gradients(x_batch, y[index], batch_w)
                     if not math.isfinite(loss):

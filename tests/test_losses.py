@@ -134,3 +134,20 @@ def test_names_resolve_to_classes():
     assert isinstance(losses.get("binary_crossentropy"), losses.BinaryCrossentropy)
     loss = losses.get({"name": "categorical_crossentropy", "config": {"from_logits": True}})
     assert loss.from_logits
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3, 3)])
+def test_sparse_equals_categorical_with_one_hot_targets(from_logits, shape, rng):
+    logits = rng.standard_normal(shape)
+    pred = logits if from_logits else special.softmax(logits, axis=-1)
+    labels = rng.integers(0, shape[-1], shape[:-1])
+    weight = rng.uniform(0.5, 2.0, shape[0])
+    sparse = losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    dense = losses.CategoricalCrossentropy(from_logits=from_logits)
+    one_hot = np.eye(shape[-1])[labels]
+    for w in (None, weight):
+        assert sparse(labels, pred, w) == pytest.approx(dense(one_hot, pred, w), rel=1e-12)
+        np.testing.assert_allclose(sparse.gradient(labels, pred, w),
+                                   dense.gradient(one_hot, pred, w), rtol=1e-12)
+    np.testing.assert_array_equal(sparse.one_hot_targets(labels.astype(float), pred), one_hot)

@@ -26,6 +26,26 @@ def test_sgd_plain_step():
     assert weight(layer) == pytest.approx(1.0 - 0.1 * 2.0)  # 0.8
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_sgd_update_matches_numpy_for_every_layout(dtype, layout):
+    # The update is in place, into the layer's own array, whatever the gradient's layout.
+    rng = np.random.default_rng(0)
+    layer = Dense(5, dtype=dtype)
+    layer.build((4,))
+    kernel = layer.params["kernel"]
+    kernel[...] = rng.standard_normal(kernel.shape)
+    grad = {"contiguous": rng.standard_normal((4, 5)),
+            "transposed": rng.standard_normal((5, 4)).T,
+            "strided": rng.standard_normal((4, 10))[:, ::2]}[layout].astype(dtype)
+    layer.grads = {"kernel": grad, "bias": np.ones(5, dtype=dtype)}
+    expected = kernel - np.asarray(0.1, dtype) * grad
+    optimizers.SGD(learning_rate=0.1).step([layer])
+    assert layer.params["kernel"] is kernel
+    np.testing.assert_allclose(kernel, expected, rtol=1e-6 if dtype == "float32" else 1e-14)
+    np.testing.assert_allclose(layer.params["bias"], np.full(5, -0.1, dtype), rtol=1e-6)
+
+
 def test_sgd_momentum_two_steps():
     layer = one_param_layer(1.0, 2.0)
     opt = optimizers.SGD(learning_rate=0.1, momentum=0.9)
