@@ -1,7 +1,7 @@
 """One training epoch of a 784-256-128-10 ReLU MLP: nnlite, scikit-learn and PyTorch.
 
 Batch 128, plain SGD (learning rate 0.01), float32, synthetic data.
-Run: ``python -m benchmarks.mlp_epoch [--rows 20000] [--repeats 5]``.
+Run: ``python -m benchmarks.mlp_epoch [--rows 60000] [--repeats 5]``.
 """
 
 import argparse
@@ -74,7 +74,7 @@ def torch_runner(torch, x, y):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     x, y = make_data(args.rows)
