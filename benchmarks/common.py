@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Name of the row that times a workload's FLOPs as plain GEMMs (see ``gemm_runner``).
+GEMM_ALONE = "GEMM alone"
 
 
 def torch_or_none():
@@ -60,6 +62,26 @@ def gemm_gflops(m=128, k=784, n=256, dtype=np.float32, repeats=200):
             np.matmul(a, b, out=out)
         best = min(best, (time.perf_counter() - start) / repeats)
     return 2.0 * m * k * n / best / 1e9
+
+
+def gemm_runner(flops, m=128, k=784, n=256, dtype=np.float32):
+    """Return ``(run, done)``: ``run`` performs as many (m, k) @ (k, n) products as make
+    ``flops`` (``done`` FLOPs in all, rounded up to whole products).
+
+    Timed among the candidates of ``time_interleaved``, it measures the GEMM rate under the
+    same conditions as the workload, which a measurement before the run cannot (on a shared
+    machine the rate drifts by 10% within a minute).
+    """
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    out = np.empty((m, n), dtype=dtype)
+    count = max(1, int(np.ceil(flops / (2.0 * m * k * n))))
+
+    def run():
+        for _ in range(count):
+            np.matmul(a, b, out=out)
+    return run, 2.0 * m * k * n * count
 
 
 def print_table(title, results, reference, flops=None, gemm_rate=None):

@@ -1,0 +1,54 @@
+"""The benchmark harness: interleaved timing, the tables, the command line, and small runs
+of the workloads (PyTorch switched off, results written to a temporary folder)."""
+
+import json
+
+import pytest
+
+from benchmarks import __main__ as bench_main
+from benchmarks import cnn_epoch, common, inference, mlp_epoch
+
+
+def test_time_interleaved_alternates_after_the_warm_up():
+    calls = []
+    results = common.time_interleaved({"a": lambda: calls.append("a"),
+                                       "b": lambda: calls.append("b")}, repeats=3, warmup=1)
+    assert calls == ["a", "b"] + ["a", "b"] * 3
+    for r in results.values():
+        assert len(r["times"]) == 3
+        assert r["min"] <= r["median"] <= r["max"]
+
+
+def test_print_table_gives_ratios_and_the_share_of_the_gemm_rate(capsys):
+    results = {"x": {"median": 2.0, "min": 1.0, "max": 3.0},
+               "ref": {"median": 4.0, "min": 4.0, "max": 4.0}}
+    common.print_table("t", results, "ref", flops=8e9, gemm_rate=8.0)
+    lines = capsys.readouterr().out.splitlines()
+    assert "| x | 2.000 | 1.000 | 3.000 | 0.50 | 4.0 | 50% |" in lines
+    assert "| ref | 4.000 | 4.000 | 4.000 | 1.00 | 2.0 | 25% |" in lines
+
+
+def test_unknown_workload_is_refused(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        bench_main.main(["mlp", "cnn_epoch"])
+    assert excinfo.value.code == 2
+    assert "unknown workload 'mlp'" in capsys.readouterr().err
+    assert {"mlp_epoch", "cnn_epoch", "rnn_epoch", "inference", "scaling"} <= set(
+        bench_main.workloads())
+
+
+@pytest.mark.parametrize("module, argv", [
+    (mlp_epoch, ["--rows", "512", "--repeats", "1"]),
+    (cnn_epoch, ["--rows", "128", "--repeats", "1"]),
+    (inference, ["--rows", "1024", "--repeats", "1"]),
+])
+def test_a_small_run_writes_its_results(module, argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    monkeypatch.setattr(module, "torch_or_none", lambda: None)
+    module.main(argv)
+    out = capsys.readouterr().out
+    assert "| nnlite |" in out
+    (written,) = tmp_path.glob("*.json")
+    payload = json.loads(written.read_text())
+    assert payload["machine"]["numpy"]
+    assert payload["results"]["nnlite"]["median"] > 0
