@@ -23,12 +23,16 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 _ZEROS = {}
+_ZEROS_MAX = 1 << 22   # elements (16 MB of float32): past this the scalar 0 costs little more
 
 
 def _zeros_like(x):
     """A read-only array of zeros shaped like ``x``, a view of one buffer per dtype that grows
-    to the largest size asked for, so that it is allocated once rather than per call."""
+    to the largest size asked for, so that it is allocated once rather than per call. For
+    very large ``x`` it returns the scalar 0 rather than keep a buffer that large alive."""
     x = np.asarray(x)
+    if x.size > _ZEROS_MAX:
+        return x.dtype.type(0)
     zeros = _ZEROS.get(x.dtype)
     if zeros is None or zeros.size < x.size:
         zeros = np.zeros(max(x.size, 1 << 12), dtype=x.dtype)

@@ -117,3 +117,17 @@ def test_backward_uses_forward_output_for_sigmoid():
     expected = y * (1 - y)
     assert sig.backward(x, y, np.ones(1))[0] == pytest.approx(expected[0])
     assert math.isclose(sig.backward(x, y, np.ones(1))[0], 0.24445831169074586, rel_tol=1e-12)
+
+
+def test_relu_zeros_buffer_serves_every_shape_and_dtype(monkeypatch):
+    relu = activations.get("relu")
+    for dtype in (np.float32, np.float64, np.float32):
+        for shape in ((3,), (2, 5), (4, 1, 3), ()):
+            x = np.linspace(-1.0, 1.0, int(np.prod(shape))).astype(dtype).reshape(shape)
+            y = relu.forward(x)
+            assert y.dtype == dtype and y.shape == shape
+            np.testing.assert_array_equal(y, np.where(x > 0, x, 0))
+    monkeypatch.setattr(activations, "_ZEROS_MAX", 4)   # large inputs: the scalar path
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=np.float32)
+    np.testing.assert_array_equal(relu.forward(x), [0.0, 0.0, 0.0, 0.5, 2.0])
+    assert np.isnan(relu.forward(np.array([np.nan, 1.0]))[0])   # NaN propagates, as in PyTorch
