@@ -8,9 +8,9 @@ callback can always clean up there. ``params`` describes the run: ``epochs``, ``
 per epoch), ``batch_size``, ``samples``, ``verbose``, ``do_validation`` and ``metrics`` (the
 names logged, ``loss`` first). ``epoch`` and ``batch`` arguments count from 0, as in Keras;
 what callbacks show or write for people (progress, file names, CSV rows) counts from 1.
-``logs`` is a dict: for a batch, the running ``loss`` and metrics of the epoch so far; for an epoch, the epoch's
-``loss``, metrics and ``val_`` entries. Setting ``model.stop_training = True`` ends ``fit``
-after the current epoch.
+``logs`` is a dict: for a batch, the running ``loss`` and metrics of the epoch so far; for
+an epoch, the epoch's ``loss``, metrics and ``val_`` entries. Setting
+``model.stop_training = True`` ends ``fit`` after the current epoch.
 """
 
 import math
