@@ -10,6 +10,7 @@ from nnlite import (
     layers,
     losses,
     optimizers,
+    text,
 )
 from nnlite.config import get_dtype, set_dtype, set_seed
 from nnlite.gradcheck import gradcheck
@@ -34,4 +35,5 @@ __all__ = [
     "optimizers",
     "set_dtype",
     "set_seed",
+    "text",
 ]
