@@ -599,11 +599,11 @@ def _check_member(archive, info, shape, dtype, label, where):
     the header; return the header's length in bytes."""
     name = info.filename
     nbytes = math.prod(shape) * dtype.itemsize
-    _check_compression(info, where)
     if not nbytes < info.file_size <= nbytes + _MAX_NPY_HEADER:
         raise _Refused(f"{where} has weights that do not fit its architecture: entry {name} "
                        f"declares {info.file_size:,} bytes, but {label} of shape {shape} "
                        f"{dtype} needs {nbytes:,} plus a header.")
+    _check_compression(info, where)
     with archive.open(info) as handle:
         counting = _Counting(handle)
         try:
