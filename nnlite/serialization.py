@@ -444,8 +444,6 @@ def _layer_class(name):
     names come from the registry of classes defined in the running program."""
     from nnlite.layers.base import Layer, get_layer_class
 
-    if name.startswith("_"):
-        raise ValueError(f"Unknown layer class {name!r} (private classes cannot be loaded).")
     pending, seen = [Layer], set()
     while pending:
         cls = pending.pop()
@@ -454,6 +452,9 @@ def _layer_class(name):
                 seen.add(sub)
                 pending.append(sub)
                 if sub.__name__ == name and sub.__module__.startswith("nnlite."):
+                    if name.startswith("_"):  # nnlite's private bases are not layers to load
+                        raise ValueError(f"Unknown layer class {name!r} (nnlite's private "
+                                         "classes cannot be loaded).")
                     return sub
     return get_layer_class(name)
 

@@ -416,7 +416,8 @@ def test_a_tampered_optimizer_state_is_refused(trained, tmp_path, edit, message)
     (lambda h: h["model"]["layers"][0].update(config=[1]), "'layers' must be a non-empty"),
     (lambda h: h["model"]["layers"][0]["config"].update(unknown=1),
      "invalid model description: .*unexpected keyword argument 'unknown'"),
-    (lambda h: h["model"]["layers"][1].update(class_name="_Monitor"), "private classes"),
+    (lambda h: h["model"]["layers"][1].update(class_name="_Monitor"),
+     "Unknown layer class '_Monitor'"),
     (lambda h: h["model"]["layers"][1]["config"].update(name=h["model"]["layers"][0]
                                                         ["config"]["name"]),
      "is used twice"),
@@ -461,6 +462,16 @@ def test_a_user_layer_with_a_built_in_name_does_not_change_what_files_mean(
     loaded = nnlite.load_model(tmp_path / "m.nnlite")
     assert type(loaded.layers[0]) is nnlite.layers.Dense
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_nnlite_private_layer_bases_cannot_be_loaded(monkeypatch):
+    from nnlite.layers import base
+
+    monkeypatch.setattr(base, "_LAYER_CLASSES", dict(base._LAYER_CLASSES))
+    private = type("_Base", (base.Layer,), {"__module__": "nnlite.layers.example"})
+    assert base.get_layer_class("_Base") is private
+    with pytest.raises(ValueError, match="nnlite's private classes cannot be loaded"):
+        serialization._layer_class("_Base")
 
 
 def test_a_user_layer_is_loaded_by_its_name(tmp_path, rng):
