@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from nnlite._utils import lookup, positive_number, unit_fraction
+from nnlite._utils import fraction, lookup, positive_number
 
 
 class Optimizer:
@@ -134,7 +134,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(learning_rate)
-        self.momentum = unit_fraction("SGD", "momentum", momentum)
+        self.momentum = fraction("SGD", "momentum", momentum)
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0.")
         self.nesterov = bool(nesterov)
@@ -178,8 +178,8 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
-        self.beta_1 = unit_fraction("Adam", "beta_1", beta_1)
-        self.beta_2 = unit_fraction("Adam", "beta_2", beta_2)
+        self.beta_1 = fraction("Adam", "beta_1", beta_1)
+        self.beta_2 = fraction("Adam", "beta_2", beta_2)
         self.epsilon = positive_number("Adam", "epsilon", epsilon)
 
     def _update(self, key, param, grad):
@@ -214,7 +214,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         super().__init__(learning_rate)
-        self.rho = unit_fraction("RMSprop", "rho", rho)
+        self.rho = fraction("RMSprop", "rho", rho)
         self.epsilon = positive_number("RMSprop", "epsilon", epsilon)
 
     def _update(self, key, param, grad):

@@ -439,34 +439,26 @@ class _TooLarge(Exception):
 
 
 def _layer_class(name):
-    """The layer class a file may name: a built-in always wins over a user's class of the
-    same name (so a notebook's own ``Dense`` cannot change what a saved file means); other
-    names come from the registry of classes defined in the running program."""
-    from nnlite.layers.base import Layer, get_layer_class
+    """The layer class a file may name: from the layer registry, where a built-in name always
+    means the built-in (a notebook's own ``Dense`` cannot change what a saved file means),
+    but never one of nnlite's private base classes."""
+    from nnlite.layers.base import get_layer_class
 
-    pending, seen = [Layer], set()
-    while pending:
-        cls = pending.pop()
-        for sub in cls.__subclasses__():
-            if sub not in seen:
-                seen.add(sub)
-                pending.append(sub)
-                if sub.__name__ == name and sub.__module__.startswith("nnlite."):
-                    if name.startswith("_"):  # nnlite's private bases are not layers to load
-                        raise ValueError(f"Unknown layer class {name!r} (nnlite's private "
-                                         "classes cannot be loaded).")
-                    return sub
-    return get_layer_class(name)
+    cls = get_layer_class(name)
+    if name.startswith("_") and cls.__module__.startswith("nnlite."):
+        raise ValueError(f"Unknown layer class {name!r} (nnlite's private classes cannot be "
+                         "loaded).")
+    return cls
 
 
 def _plan(header, members, size, where):
     """Dry-build the model from its config and return ``[(member, shape, dtype, label)]``
     for every array the file must hold, checking the budget before each shape is accepted.
 
-    Each layer is built with its ``_add_param`` (and ``_add_state``, where layers have
-    one) replaced by a recorder that adds the requested size to a running total, refuses it
-    past the budget, and hands the layer a zero-stride view of a single element instead of
-    a real array, so even a config declaring ``Dense(units=60_000_000)`` allocates nothing.
+    Each layer is built with its ``_add_param`` and ``_add_state`` replaced by a recorder
+    that adds the requested size to a running total, refuses it past the budget, and hands
+    the layer a zero-stride view of a single element instead of a real array, so even a
+    config declaring ``Dense(units=60_000_000)`` allocates nothing.
     The budget is ``MAX_COMPRESSION_RATIO`` times the file's size (the arrays must be in
     the file), capped at ``MAX_ARRAY_BYTES``.
     """
@@ -481,12 +473,10 @@ def _plan(header, members, size, where):
             if any(layer.name == key[0] for key in params):
                 raise ValueError(f"layer name {layer.name!r} is used twice.")
             _dry_build(layer, shape, budget, used)
-            for kind in ("params", "state"):
-                for key, value in (getattr(layer, kind, None) or {}).items():
-                    label = f"{layer.name!r} {key}"
-                    arrays.append((value.shape, value.dtype, label))
-                    if kind == "params":
-                        params[(layer.name, key)] = (value.shape, value.dtype)
+            for key, value in layer.weights():  # params, then state: get_weights' order
+                arrays.append((value.shape, value.dtype, f"{layer.name!r} {key}"))
+                if key in layer.params:
+                    params[(layer.name, key)] = (value.shape, value.dtype)
             shape = tuple(layer.output_shape(shape))
         slots = _plan_slots(header, params, budget, used)
     except _Refused:
@@ -527,20 +517,16 @@ def _dry_build(layer, input_shape, budget, used):
     def add_param(key, shape, initializer=None):
         layer.grads[key] = record(layer.params, key, shape)
 
-    def add_state(key, shape, *args, **kwargs):
-        if getattr(layer, "state", None) is None:
-            layer.state = {}
+    def add_state(key, shape, initializer=None):
         record(layer.state, key, shape)
 
     layer._add_param = add_param
-    if hasattr(layer, "_add_state"):
-        layer._add_state = add_state
+    layer._add_state = add_state
     layer.build(input_shape)
     # An array made without the hooks has been allocated already; count it all the same.
-    for kind in ("params", "state"):
-        for key, value in (getattr(layer, kind, None) or {}).items():
-            if id(value) not in fakes:
-                _spend(used, value.nbytes, budget, f"layer {layer.name!r} ({key})")
+    for key, value in layer.weights():
+        if id(value) not in fakes:
+            _spend(used, value.nbytes, budget, f"layer {layer.name!r} ({key})")
 
 
 def _spend(used, nbytes, budget, what):
@@ -664,30 +650,10 @@ def _build(header, where):
     """The Sequential that the checked config describes (compiled when it was)."""
     from nnlite.model import Sequential
 
-    spec = header["model"]
     try:
-        from_config = getattr(Sequential, "from_config", None)
-        model = from_config(spec) if from_config is not None else _from_config(spec)
+        return Sequential.from_config(header["model"])
     except Exception as exc:  # a tampered config can make any constructor raise anything
         raise _Refused(f"{where} holds an invalid model description: {exc}") from exc
-    for entry, layer in zip(spec["layers"], model.layers, strict=True):
-        if type(layer) is not _layer_class(entry["class_name"]):
-            raise _Refused(f"{where} names layer class {entry['class_name']!r}, which is "
-                           "defined more than once in this program.")
-    return model
-
-
-def _from_config(spec):
-    from nnlite.model import Sequential
-
-    layers = [_layer_class(entry["class_name"])(**entry["config"])
-              for entry in spec["layers"]]
-    model = Sequential(layers, name=spec.get("name", "sequential"))
-    if spec.get("input_shape") is not None and not model.built:
-        model.build(spec["input_shape"])
-    if "compile" in spec:
-        model.compile(**spec["compile"])
-    return model
 
 
 def _restore(model, header, weights, slot_arrays, where):

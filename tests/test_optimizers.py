@@ -154,11 +154,11 @@ def test_numpy_scalars_are_accepted_and_stored_as_python_floats(make):
 
 @pytest.mark.parametrize(("make", "message"), [
     (lambda: optimizers.SGD(learning_rate=True), r"SGD: learning_rate .* got True"),
-    (lambda: optimizers.Adam(beta_1=False), r"Adam: beta_1 must be a float in \[0, 1\)"),
+    (lambda: optimizers.Adam(beta_1=False), r"Adam: beta_1 must be in \[0, 1\)"),
     (lambda: optimizers.Adam(learning_rate=np.float32("nan")), "learning_rate .* got"),
     (lambda: optimizers.RMSprop(epsilon=float("inf")), "epsilon must be a positive float"),
-    (lambda: optimizers.RMSprop(rho=1.0), r"rho must be a float in \[0, 1\), got 1\.0"),
-    (lambda: optimizers.SGD(momentum=np.float64(-0.5)), r"momentum must be a float in"),
+    (lambda: optimizers.RMSprop(rho=1.0), r"rho must be in \[0, 1\), got 1\.0"),
+    (lambda: optimizers.SGD(momentum=np.float64(-0.5)), r"momentum must be in \[0, 1\)"),
     (lambda: optimizers.SGD(weight_decay=-1), "weight_decay must be a non-negative float"),
 ])
 def test_bools_and_non_finite_hyperparameters_are_refused(make, message):

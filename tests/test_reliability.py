@@ -193,7 +193,7 @@ def test_without_the_optimizer_state_the_resumed_run_differs(tmp_path, name):
     straight.fit(x, y, epochs=4, batch_size=8, shuffle=False, verbose=0)
     first = _resume_model(RESUMABLE[name], dropout=False)
     first.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
-    serialization.save_model(first, tmp_path / "m.nnlite", include_optimizer=False)
+    first.save(tmp_path / "m.nnlite", include_optimizer=False)
     resumed = nnlite.load_model(tmp_path / "m.nnlite")
     resumed.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
     assert not np.array_equal(resumed.get_weights()[0], straight.get_weights()[0])
@@ -329,7 +329,7 @@ def test_the_optimizer_slots_count_in_the_budget(tmp_path, monkeypatch):
     monkeypatch.setattr(serialization, "MAX_ARRAY_BYTES", 50_000)
     with pytest.raises(ValueError, match="60,000 bytes of arrays by the optimizer's slots"):
         nnlite.load_model(path)
-    serialization.save_model(model, path, include_optimizer=False)
+    model.save(path, include_optimizer=False)
     assert nnlite.load_model(path).optimizer.iterations == 0
 
 
@@ -497,6 +497,16 @@ def test_a_checkpoint_folder_that_does_not_exist_fails_before_training(tmp_path,
         model.fit(rng.standard_normal((8, 4)), rng.integers(0, 3, 8), epochs=2, verbose=0,
                   callbacks=[ModelCheckpoint(tmp_path / "nope" / "m-{epoch}.nnlite")])
     assert model.optimizer.iterations == 0
+
+
+def test_a_val_field_without_validation_data_fails_before_training(tmp_path, rng):
+    model = _small_model()
+    with pytest.raises(ValueError, match=r"filepath '.*m-\{val_loss:\.2f\}\.nnlite' field "
+                       r"\{val_loss\} needs validation data"):
+        model.fit(rng.standard_normal((8, 4)), rng.integers(0, 3, 8), epochs=2, verbose=0,
+                  callbacks=[ModelCheckpoint(tmp_path / "m-{val_loss:.2f}.nnlite")])
+    assert model.optimizer.iterations == 0
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,

@@ -11,7 +11,7 @@ import pytest
 import nnlite
 from nnlite import serialization
 from nnlite.layers import Dense, Dropout
-from nnlite.serialization import atomic_open, atomic_write, save_model
+from nnlite.serialization import atomic_open, atomic_write
 
 
 class _CreatesFileWhenUnpickled:
@@ -205,7 +205,7 @@ def test_the_optimizer_state_is_stored_unless_asked_not_to(trained, tmp_path):
     for key, slots in expected["slots"].items():
         for name, array in slots.items():
             np.testing.assert_array_equal(state["slots"][key][name], array)
-    save_model(model, tmp_path / "without.nnlite", include_optimizer=False)
+    model.save(tmp_path / "without.nnlite", include_optimizer=False)
     with zipfile.ZipFile(tmp_path / "without.nnlite") as archive:
         assert not any(n.startswith("optimizer/") for n in archive.namelist())
     bare = nnlite.load_model(tmp_path / "without.nnlite")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from nnlite import activations, config
-from nnlite._utils import unit_fraction
+from nnlite._utils import fraction
 from nnlite.layers.base import Layer
 
 
@@ -47,7 +47,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, **kwargs):
         super().__init__(**kwargs)
-        self.rate = unit_fraction("Dropout", "rate", rate)
+        self.rate = fraction("Dropout", "rate", rate)
 
     def forward(self, x, training=False):
         if not training or self.rate == 0.0:
