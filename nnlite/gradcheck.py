@@ -3,7 +3,7 @@
 import numpy as np
 
 
-def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
+def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0, training=False,
               return_details=False):
     """Compare analytic gradients with central differences and return the worst error.
 
@@ -20,13 +20,17 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
         eps: finite-difference step.
         max_elements: most elements checked per tensor.
         seed: seeds the projection ``R`` and the element subsets.
+        training: run a layer in training mode (e.g. BatchNormalization with the batch's
+            statistics, which the gradient then goes through); a model is always checked in
+            inference mode.
         return_details: also return a dict ``{tensor name: error}``.
 
     Returns:
         The worst relative error (and the details dict if asked).
 
     Raises:
-        ValueError: when the target's parameters are not float64, or a model has no targets.
+        ValueError: when the target's parameters are not float64, or a model has no targets
+            or is asked for training mode.
     """
     rng = np.random.default_rng(seed)
     if np.issubdtype(np.asarray(x).dtype, np.floating):
@@ -37,6 +41,9 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
     if is_model:
         if y is None:
             raise ValueError("gradcheck: a model needs targets y to compute its loss.")
+        if training:
+            raise ValueError("gradcheck: training=True applies to a single layer; a model's "
+                             "loss is checked in inference mode.")
 
         def scalar(inp):
             return target.compute_loss(inp, y)
@@ -44,13 +51,13 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
         analytic_x = target.compute_gradients(x, y, training=False)
     else:
         if not target.built:
-            target(x)
-        projection = rng.standard_normal(target(x).shape)
+            target(x, training=training)
+        projection = rng.standard_normal(target(x, training=training).shape)
 
         def scalar(inp):
-            return float(np.sum(target(inp) * projection))
+            return float(np.sum(target(inp, training=training) * projection))
 
-        target(x)
+        target(x, training=training)
         analytic_x = target.backward(projection)
 
     for layer in layers:
