@@ -29,10 +29,9 @@ def pair(owner, name, value):
 
 def single(owner, name, value):
     """Return ``value`` as one positive int; a 1-tuple ``(k,)`` (Keras' form) means ``k``."""
-    if isinstance(value, tuple | list) and len(value) == 1:
-        value = value[0]
+    inner = value[0] if isinstance(value, tuple | list) and len(value) == 1 else value
     try:
-        return positive_int(owner, name, value)
+        return positive_int(owner, name, inner)
     except ValueError:
         raise ValueError(f"{owner}: {name} must be a positive int or a 1-tuple of one, "
                          f"got {value!r}.") from None
