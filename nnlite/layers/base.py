@@ -59,6 +59,8 @@ class Layer:
         self.dtype = config.resolve_dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        #: Arrays saved with the model but never trained (BatchNormalization's moving stats).
+        self.state: dict[str, np.ndarray] = {}
         self.input_shape: tuple | None = None
         self.built = False
         self._cache = None
@@ -111,6 +113,10 @@ class Layer:
         value = initializer(tuple(shape), self.dtype, config.get_rng())
         self.params[key] = np.ascontiguousarray(value, dtype=self.dtype)
         self.grads[key] = np.zeros_like(self.params[key])
+
+    def _add_state(self, key: str, shape, initializer) -> None:
+        value = initializer(tuple(shape), self.dtype, config.get_rng())
+        self.state[key] = np.ascontiguousarray(value, dtype=self.dtype)
 
     def count_params(self) -> int:
         """Return the number of weights (0 before the layer is built)."""
