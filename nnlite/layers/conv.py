@@ -7,7 +7,6 @@ from nnlite import activations, initializers
 from nnlite._utils import positive_int
 from nnlite.layers import _windows
 from nnlite.layers.base import Layer
-from nnlite.layers.pooling import MaxPool2D  # noqa: F401  (its home was this module)
 
 
 class _Conv(Layer):
@@ -75,8 +74,7 @@ class _Conv(Layer):
         self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)
         if self.use_bias:
             self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
-        # The model's first layer in training: its input is data.
-        if not (input_grad and self.needs_input_grad):
+        if not input_grad:   # the model's first layer in training: its input is data
             return None
         # One GEMM per kernel offset, not one with the (kh, kw, c) columns side by side: each
         # offset's (n*oh*ow, c) gradient is then contiguous, which makes col2im's adds fast.

@@ -105,7 +105,7 @@ class _MaxPooling(_Pooling):
 
     def backward(self, grad_output, input_grad=True):
         x4_shape, pads, argmax, pooled, y, activation = self._cached()
-        if not (input_grad and self.needs_input_grad):
+        if not input_grad:
             return None
         if activation is not None:
             grad_output = activation.backward(pooled, y, grad_output)
@@ -187,7 +187,7 @@ class _AveragePooling(_Pooling):
 
     def backward(self, grad_output, input_grad=True):
         x4_shape, pads, counts = self._cached()
-        if not (input_grad and self.needs_input_grad):
+        if not input_grad:
             return None
         grad_mean = self._image(grad_output) / counts              # (n, oh, ow, c)
         out_hw = grad_mean.shape[1:3]
