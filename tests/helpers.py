@@ -9,9 +9,9 @@ def check_layer_contract(cls, kwargs, input_shape, *, integer_input=False, input
     """Check the Layer contract for ``cls(**kwargs)`` on a batch of ``input_shape``.
 
     Checks that the output shape matches ``output_shape()``; that ``grads`` has the keys,
-    shapes and dtypes of ``params``; that float32 in gives float32 out; that
-    ``cls(**get_config())`` rebuilds an equal layer; and that ``backward`` returns an array of
-    the input's shape (None for layers taking integer ids).
+    shapes and dtypes of ``params``; that float32 in gives float32 out (state included); that
+    ``cls(**get_config())`` rebuilds an equal layer with the same params and state; and that
+    ``backward`` returns an array of the input's shape (None for layers taking integer ids).
     """
     rng = np.random.default_rng(0)
     layer = cls(**kwargs, dtype="float32")
@@ -40,6 +40,10 @@ def check_layer_contract(cls, kwargs, input_shape, *, integer_input=False, input
     assert {k: v.shape for k, v in clone.params.items()} == {
         k: v.shape for k, v in layer.params.items()
     }
+    assert {k: v.shape for k, v in clone.state.items()} == {
+        k: v.shape for k, v in layer.state.items()
+    }
+    assert all(v.dtype == np.float32 for v in layer.state.values())
     return layer
 
 

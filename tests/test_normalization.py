@@ -246,8 +246,9 @@ def test_layer_normalization_takes_a_mask_and_normalises_each_step_alone(rng):
     layer = LayerNormalization()
     x = rng.standard_normal((2, 3, 4)).astype(np.float32)
     mask = np.array([[True, True, False], [False, True, True]])
-    assert layer.supports_masking
+    assert layer.supports_masking and layer.compute_mask(x, mask) is mask
     np.testing.assert_array_equal(layer(x, mask=mask), layer(x))
+    assert BatchNormalization().compute_mask(x, mask) is None       # dropped: no masked stats
 
 
 # ---- bad input: one test per message -------------------------------------------------------
@@ -296,3 +297,49 @@ def test_a_failed_build_leaves_the_layer_unbuilt():
     with pytest.raises(ValueError):
         layer(np.zeros((2, 3)))
     assert not layer.built and not layer.params and not layer.state
+
+
+# ---- models: weights order, summary, saving ------------------------------------------------
+
+
+def bn_cnn():
+    return nnlite.Sequential([Conv2D(3, 3, padding="same", use_bias=False, name="conv"),
+                              BatchNormalization(momentum=0.5, name="bn"), Flatten(),
+                              LayerNormalization(name="ln"), Dense(2, activation="softmax")],
+                             input_shape=(4, 4, 2), name="bn_model")
+
+
+def test_get_weights_lists_params_then_state():
+    model = bn_cnn()
+    bn = model.layers[1]
+    weights = model.get_weights()
+    # conv kernel; bn gamma, beta, moving_mean, moving_variance; ln gamma, beta; dense 2.
+    assert [w.shape for w in weights[1:5]] == [(3,)] * 4
+    np.testing.assert_array_equal(weights[3], bn.state["moving_mean"])
+    np.testing.assert_array_equal(weights[4], bn.state["moving_variance"])
+    weights[3][...] = 7.0
+    model.set_weights(weights)
+    np.testing.assert_array_equal(bn.state["moving_mean"], [7.0, 7.0, 7.0])
+
+
+def test_summary_counts_the_moving_statistics_as_non_trainable():
+    lines = []
+    bn_cnn().summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    # conv 3*3*2*3 = 54; bn 3 + 3 trainable, 6 state; ln 48 + 48; dense 48*2 + 2 = 98.
+    assert "Total params: 260" in text
+    assert "Trainable params: 254" in text and "Non-trainable params: 6" in text
+
+
+def test_save_load_keeps_the_moving_statistics(tmp_path, rng):
+    model = bn_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = rng.standard_normal((12, 4, 4, 2)).astype(np.float32) + 3.0
+    model.fit(x, rng.integers(0, 2, 12), epochs=2, batch_size=4, verbose=0)
+    bn = model.layers[1]
+    assert bn.state["moving_mean"].any()                            # trained away from 0
+    model.save(tmp_path / "bn.nnlite")
+    loaded = nnlite.load_model(tmp_path / "bn.nnlite")
+    for key, value in bn.state.items():
+        np.testing.assert_array_equal(loaded.layers[1].state[key], value)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

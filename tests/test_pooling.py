@@ -24,6 +24,7 @@ from nnlite.layers import (
     GlobalAveragePooling2D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    Layer,
     MaxPool1D,
     MaxPool2D,
     MaxPooling1D,
@@ -202,6 +203,30 @@ def test_gradcheck_catches_a_masked_average_whose_backward_ignores_the_mask(floa
     assert nnlite.gradcheck(layer, x) > 1e-2
 
 
+class _MaskNonZero(Layer):
+    """Identity whose mask marks the steps with a non-zero first feature as real."""
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+    def compute_mask(self, x, mask):
+        return x[..., 0] != 0
+
+
+def test_a_model_carries_the_mask_to_the_global_average(rng):
+    real = rng.standard_normal((2, 3, 2)).astype(np.float32) + 5.0   # never 0
+    pad = np.zeros((2, 2, 2), np.float32)
+    model = nnlite.Sequential([_MaskNonZero(), GlobalAveragePooling1D(), Dense(2)],
+                              input_shape=(5, 2))
+    post = model.predict(np.concatenate([real, pad], axis=1))
+    pre = model.predict(np.concatenate([pad, real], axis=1))
+    np.testing.assert_allclose(post, pre, rtol=1e-6)
+    np.testing.assert_allclose(post, model.layers[2](real.mean(axis=1)), rtol=1e-6)
+
+
 def test_masked_global_average_hand_worked(float64):
     x = np.array([[[1.0, 10.0], [3.0, 30.0], [100.0, 100.0]],
                   [[7.0, 70.0], [8.0, 80.0], [9.0, 90.0]]])         # (2, 3, 2)
@@ -288,6 +313,24 @@ def test_global_average_2d_hand_worked(float64):
     np.testing.assert_array_equal(layer(x), [[3.0, 4.0]])          # (0+2+4+6)/4, (1+3+5+7)/4
     np.testing.assert_array_equal(layer.backward(np.array([[4.0, 8.0]])),
                                   np.tile([1.0, 2.0], (1, 2, 2, 1)))
+
+
+def test_a_model_hands_conv1d_relu_to_the_next_max_pool(float64, rng, monkeypatch):
+    seen = []
+    original = MaxPool1D.forward
+
+    def spy(self, x, training=False, activation=None):
+        seen.append(activation)
+        return original(self, x, training=training, activation=activation)
+
+    monkeypatch.setattr(MaxPool1D, "forward", spy)
+    model = nnlite.Sequential([Conv1D(3, 3, padding="same", activation="relu"),
+                               MaxPool1D(3, strides=2, padding="same"), GlobalMaxPooling1D(),
+                               Dense(2, activation="softmax")], input_shape=(9, 2))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = rng.standard_normal((3, 9, 2)), np.array([0, 1, 1])
+    assert nnlite.gradcheck(model, x, y) < 1e-6
+    assert seen[0] is activations.get("relu")
 
 
 def test_max_pool_1d_applies_a_handed_activation_after_pooling(float64, rng):
