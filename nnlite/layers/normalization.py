@@ -58,37 +58,45 @@ class _Normalization(Layer):
             self._add_param("beta", param_shape, initializers.zeros)
 
     def _affine(self, x_hat):
+        """``gamma * x_hat + beta``, reusing ``x_hat``'s memory when there is no ``gamma``
+        (``x_hat`` is then kept for backward, so it is copied)."""
         y = x_hat * self.params["gamma"].reshape(self._shape) if self.scale else x_hat.copy()
         if self.center:
             y += self.params["beta"].reshape(self._shape)
         return y
 
-    def _affine_backward(self, grad_output, x_hat):
-        """Fill the grads of ``gamma`` and ``beta``; return d(loss)/d(x_hat)."""
-        others = tuple(i for i in range(grad_output.ndim) if i not in self._feature_axes)
+    def _param_grads(self, grad_output, x_hat, axes):
+        """Fill the grads of ``gamma`` and ``beta`` (sums over ``axes``, every axis but the
+        feature ones); return those two sums, keepdims-shaped, for the input gradient."""
+        sum_g = _sum(grad_output, axes)                            # d/d beta
+        sum_gx = _sum(grad_output * x_hat, axes)                   # d/d gamma
         if self.center:
-            self.grads["beta"] = grad_output.sum(axis=others).reshape(self.params["beta"].shape)
-        if not self.scale:
-            return grad_output
-        self.grads["gamma"] = (grad_output * x_hat).sum(axis=others).reshape(
-            self.params["gamma"].shape)
-        return grad_output * self.params["gamma"].reshape(self._shape)
+            self.grads["beta"] = sum_g.reshape(self.params["beta"].shape)
+        if self.scale:
+            self.grads["gamma"] = sum_gx.reshape(self.params["gamma"].shape)
+        return sum_g, sum_gx
 
     def _normalize(self, x):
-        """``(x_hat, inv_std)`` with this batch's statistics over ``_stats_axes``."""
-        mean = x.mean(axis=self._stats_axes, keepdims=True)
-        x_centered = x - mean
+        """``(x_hat, mean, var, inv_std)`` with this batch's statistics over ``_stats_axes``."""
+        count = _count(x.shape, self._stats_axes)
+        mean = _sum(x, self._stats_axes) / count
+        x_hat = x - mean
         # Biased variance (divide by the count, not count - 1), as Keras and PyTorch do.
-        var = np.mean(x_centered * x_centered, axis=self._stats_axes, keepdims=True)
+        var = _sum(np.square(x_hat), self._stats_axes) / count
         inv_std = 1.0 / np.sqrt(var + self.epsilon)
-        return x_centered * inv_std, mean, var, inv_std
+        x_hat *= inv_std                                           # in place: x - mean is spent
+        return x_hat, mean, var, inv_std
 
-    def _normalize_backward(self, grad_x_hat, x_hat, inv_std):
-        """d(loss)/d(x) through the batch statistics: with ``m`` values per statistic,
-        ``inv_std * (g - mean(g) - x_hat * mean(g * x_hat))``, ``g = d(loss)/d(x_hat)``."""
-        axes = self._stats_axes
-        return inv_std * (grad_x_hat - grad_x_hat.mean(axis=axes, keepdims=True)
-                          - x_hat * np.mean(grad_x_hat * x_hat, axis=axes, keepdims=True))
+    def _input_gradient(self, grad, x_hat, factor, sum_g, sum_gx):
+        """d(loss)/d(x) through statistics taken over ``_stats_axes``, ``m`` values each:
+        ``factor * (g - sum(g) / m - x_hat * sum(g * x_hat) / m)``, where ``g`` is ``grad``
+        and the sums over ``_stats_axes`` are given."""
+        m = _count(x_hat.shape, self._stats_axes)
+        grad_x = x_hat * (sum_gx / -m)
+        grad_x += grad
+        grad_x -= sum_g / m
+        grad_x *= factor
+        return grad_x
 
     def _check_input(self, x):
         if getattr(x, "ndim", 0) < 2:
@@ -172,10 +180,13 @@ class BatchNormalization(_Normalization):
 
     def backward(self, grad_output):
         x_hat, inv_std, batch_statistics = self._cached()
-        grad_x_hat = self._affine_backward(grad_output, x_hat)
+        # The feature axis is the only one not reduced, so the statistics' axes are also the
+        # axes of the param gradients: their two sums serve both.
+        sum_g, sum_gx = self._param_grads(grad_output, x_hat, self._stats_axes)
+        factor = inv_std * self.params["gamma"].reshape(self._shape) if self.scale else inv_std
         if batch_statistics:   # the mean and variance depend on every x of the batch
-            return self._normalize_backward(grad_x_hat, x_hat, inv_std)
-        return grad_x_hat * inv_std   # fixed statistics: a per-feature affine map
+            return self._input_gradient(grad_output, x_hat, factor, sum_g, sum_gx)
+        return grad_output * factor   # fixed statistics: a per-feature affine map
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}
@@ -218,5 +229,31 @@ class LayerNormalization(_Normalization):
 
     def backward(self, grad_output):
         x_hat, inv_std = self._cached()
-        grad_x_hat = self._affine_backward(grad_output, x_hat)
-        return self._normalize_backward(grad_x_hat, x_hat, inv_std)
+        others = tuple(i for i in range(x_hat.ndim) if i not in self._feature_axes)
+        self._param_grads(grad_output, x_hat, others)
+        grad_x_hat = (grad_output * self.params["gamma"].reshape(self._shape) if self.scale
+                      else grad_output)
+        return self._input_gradient(grad_x_hat, x_hat, inv_std,
+                                    _sum(grad_x_hat, self._stats_axes),
+                                    _sum(grad_x_hat * x_hat, self._stats_axes))
+
+
+def _count(shape, axes):
+    """How many values each statistic over ``axes`` is taken from."""
+    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+
+
+def _sum(a, axes):
+    """``a.sum(axis=axes, keepdims=True)``, as one matrix-vector product when ``axes`` are
+    the leading or the trailing axes of a C-ordered array (channels-last batch statistics,
+    or layer statistics over the last axis): BLAS does that several times faster than
+    NumPy's reduction over a non-contiguous set of axes."""
+    axes = tuple(sorted(axes))
+    k, nd = len(axes), a.ndim
+    if a.flags.c_contiguous and axes == tuple(range(k)):
+        rows = a.reshape(-1, int(np.prod(a.shape[k:], dtype=np.int64)))   # (m, features)
+        return (np.ones(len(rows), a.dtype) @ rows).reshape((1,) * k + a.shape[k:])
+    if a.flags.c_contiguous and axes == tuple(range(nd - k, nd)):
+        cols = a.reshape(-1, int(np.prod(a.shape[nd - k:], dtype=np.int64)))  # (rows, m)
+        return (cols @ np.ones(cols.shape[1], a.dtype)).reshape(a.shape[:nd - k] + (1,) * k)
+    return a.sum(axis=axes, keepdims=True)
