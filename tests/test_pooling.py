@@ -483,6 +483,7 @@ def test_save_load_round_trip_of_a_1d_pooling_model(tmp_path, rng):
         Conv1D(4, 3, padding="causal", activation="relu"), MaxPool1D(2, padding="same"),
         AveragePooling1D(2, strides=1), GlobalAveragePooling1D(), Dense(3, activation="softmax"),
     ], input_shape=(9, 2))
+    other = nnlite.Sequential([MaxPool1D(2, strides=1), GlobalMaxPooling1D()], input_shape=(9, 2))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = rng.standard_normal((12, 9, 2)).astype(np.float32)
     model.fit(x, rng.integers(0, 3, 12), epochs=1, verbose=0)
@@ -491,6 +492,9 @@ def test_save_load_round_trip_of_a_1d_pooling_model(tmp_path, rng):
     assert [layer.get_config() for layer in loaded.layers] == [
         layer.get_config() for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    other.save(tmp_path / "o.nnlite")
+    np.testing.assert_array_equal(nnlite.load_model(tmp_path / "o.nnlite").predict(x),
+                                  other.predict(x))
 
 
 def test_save_load_round_trip_of_a_2d_pooling_model(tmp_path, rng):
@@ -499,7 +503,10 @@ def test_save_load_round_trip_of_a_2d_pooling_model(tmp_path, rng):
         Dense(2),
     ], input_shape=(5, 5, 3))
     model.compile(optimizer="sgd", loss="mse")
+    other = nnlite.Sequential([AvgPool2D((2, 3), strides=1), GlobalAveragePooling2D()],
+                              input_shape=(5, 5, 3))
     x = rng.standard_normal((4, 5, 5, 3)).astype(np.float32)
-    model.save(tmp_path / "m.nnlite")
-    np.testing.assert_array_equal(nnlite.load_model(tmp_path / "m.nnlite").predict(x),
-                                  model.predict(x))
+    for i, m in enumerate([model, other]):
+        m.save(tmp_path / f"m{i}.nnlite")
+        np.testing.assert_array_equal(nnlite.load_model(tmp_path / f"m{i}.nnlite").predict(x),
+                                      m.predict(x))
