@@ -42,3 +42,11 @@ def test_layer_reference_lists_the_convolution_pooling_and_normalization_layers(
                  "Dense", "Flatten", "Dropout", "Activation"]:
         assert getattr(nnlite.layers, name)
         assert re.search(rf"`{name}\(", text) or f"alias `{name}`" in text, name
+
+
+def test_the_docs_index_links_every_page():
+    index = (ROOT / "docs" / "index.md").read_text()
+    linked = set(re.findall(r"\]\(([^)#]+)", index))
+    pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*")
+             if p.suffix in (".md", ".ipynb") and p.name != "index.md"}
+    assert pages <= linked, f"not linked from docs/index.md: {sorted(pages - linked)}"
