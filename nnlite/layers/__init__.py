@@ -5,7 +5,7 @@ from nnlite.layers.conv import Conv2D, MaxPool2D, MaxPooling2D
 from nnlite.layers.core import Activation, Dropout, Flatten
 from nnlite.layers.dense import Dense
 from nnlite.layers.embedding import Embedding
-from nnlite.layers.recurrent import SimpleRNN
+from nnlite.layers.recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
     "Activation",
@@ -14,6 +14,8 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRU",
+    "LSTM",
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",
