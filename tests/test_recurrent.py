@@ -289,7 +289,8 @@ MASK = np.array([[True, True, False, False, True],      # a gap inside
 
 def _with_mask(layer, mask):
     """Make every later call of ``layer`` use ``mask`` (gradcheck calls ``layer(x)``)."""
-    layer.forward = functools.partial(type(layer).forward, layer, mask=mask)
+    forward = functools.partial(type(layer).forward, layer)
+    layer.forward = lambda x, training=False, mask=None, fixed=mask: forward(x, training, fixed)
     return layer
 
 
@@ -312,9 +313,10 @@ def test_gated_gradcheck(cls, kwargs, return_sequences, shape, float64, rng):
 @pytest.mark.parametrize("cls, kwargs", VARIANTS)
 def test_masked_gradcheck(cls, kwargs, return_sequences, float64, rng):
     layer = _with_mask(cls(3, return_sequences=return_sequences, **kwargs), MASK)
-    worst, details = nnlite.gradcheck(layer, rng.standard_normal((3, 5, 2)),
-                                      return_details=True)
+    x = rng.standard_normal((3, 5, 2))
+    worst, details = nnlite.gradcheck(layer, x, return_details=True)
     assert worst < 1e-6, details
+    assert not np.allclose(layer(x), type(layer).forward(layer, x))   # the mask was used
 
 
 @pytest.mark.parametrize("cls, kwargs", GATED)
@@ -479,6 +481,25 @@ def test_pre_and_post_padding_give_the_same_final_state(cls, kwargs, return_sequ
     np.testing.assert_array_equal(out_pre, unpadded)
 
 
+@pytest.mark.parametrize("cls, kwargs", VARIANTS)
+def test_masked_model_ignores_padding_in_training_too(cls, kwargs, rng):
+    x = rng.integers(1, 20, size=(6, 4))
+    pre, post = np.zeros((6, 9), dtype=int), np.zeros((6, 9), dtype=int)
+    pre[:, 5:], post[:, :4] = x, x
+    models = []
+    for ids in (pre, post):
+        nnlite.set_seed(3)
+        model = nnlite.Sequential([Embedding(20, 4, mask_zero=True), cls(5, **kwargs),
+                                   Dense(1, activation="sigmoid")], input_shape=(9,))
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+        model.fit(ids, np.arange(6) % 2, epochs=2, batch_size=3, shuffle=False, verbose=0)
+        models.append(model)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(models[0].predict(pre), models[1].predict(post),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_compute_mask_goes_on_only_with_sequences():
     mask = np.ones((2, 3), dtype=bool)
     assert LSTM(2, return_sequences=True).compute_mask(np.ones((2, 3, 1)), mask) is mask
@@ -512,8 +533,8 @@ def test_gradcheck_catches_a_cell_state_that_forgets_its_past(float64, rng):
     class NoCellCarry(LSTM):
         # The cell state's gradient stops at each step (the c_{t-1} path is dropped), a
         # plausible slip when the output path h_t looks like the only recurrence.
-        def _step_backward(self, s, z, states, buffers, grad_states, grad_z, grad_hz):
-            grads = super()._step_backward(s, z, states, buffers, grad_states, grad_z, grad_hz)
+        def _step_backward(self, s, *args):
+            grads = super()._step_backward(s, *args)
             return grads if s == 1 else [grads[0], np.zeros_like(grads[1])]
 
     assert nnlite.gradcheck(NoCellCarry(3), rng.standard_normal((2, 1, 2))) < 1e-6

@@ -4,7 +4,8 @@ gradients of LSTM and GRU, and a short training run. Skipped when torch is not i
 import numpy as np
 import pytest
 
-from nnlite.layers import GRU, LSTM
+import nnlite
+from nnlite.layers import GRU, LSTM, Dense, Embedding
 
 torch = pytest.importorskip("torch")
 
@@ -99,3 +100,61 @@ def test_layer_matches_pytorch(cls, return_sequences, lengths, float64, rng):
     _assert_close(grad_x, xt.grad.numpy(), "input gradient")
     for key, grad in _torch_grads_in_keras_layout(module, cls, units).items():
         _assert_close(layer.grads[key], grad, key)
+
+
+def test_masked_training_run_matches_pytorch(float64, rng):
+    """Embedding(mask_zero) -> LSTM -> Dense(sigmoid), 3 epochs of SGD on post-padded ids,
+    shuffle=False, against the same run in PyTorch with packed sequences."""
+    n, t, vocab, embed, units, batch, lr = 24, 7, 12, 4, 5, 8, 0.5
+    lengths = rng.integers(1, t + 1, size=n)
+    ids = rng.integers(1, vocab, size=(n, t)) * (np.arange(t) < lengths[:, None])
+    y = (ids[:, 0] % 2).astype(np.float64)    # learnable from the first token
+
+    model = nnlite.Sequential([Embedding(vocab, embed, mask_zero=True), LSTM(units),
+                               Dense(1, activation="sigmoid")], input_shape=(t,))
+    model.compile(loss="binary_crossentropy", optimizer=nnlite.optimizers.SGD(lr))
+    embedding, lstm, dense = model.layers
+    torch_embed = torch.nn.Embedding(vocab, embed).double()
+    with torch.no_grad():
+        torch_embed.weight.copy_(torch.from_numpy(embedding.params["embeddings"]))
+    torch_lstm = _torch_twin(lstm)
+    head = torch.nn.Linear(units, 1).double()
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(dense.params["kernel"].T))
+        head.bias.copy_(torch.from_numpy(dense.params["bias"]))
+
+    history = model.fit(ids, y, epochs=3, batch_size=batch, shuffle=False, verbose=0)
+
+    # nnlite's LSTM has one bias where PyTorch has two that move by the same step: train
+    # bias_ih only (bias_hh stays 0), or PyTorch's effective bias would move twice as fast.
+    torch_lstm.bias_hh_l0.requires_grad_(False)
+    params = [torch_embed.weight, torch_lstm.weight_ih_l0, torch_lstm.weight_hh_l0,
+              torch_lstm.bias_ih_l0, *head.parameters()]
+    optimizer = torch.optim.SGD(params, lr=lr)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    ids_t, y_t = torch.from_numpy(ids), torch.from_numpy(y).reshape(-1, 1)
+    torch_losses = []
+    for _ in range(3):
+        losses = []
+        for start in range(0, n, batch):
+            part = slice(start, start + batch)
+            optimizer.zero_grad()
+            packed = torch.nn.utils.rnn.pack_padded_sequence(
+                torch_embed(ids_t[part]), torch.from_numpy(lengths[part]), batch_first=True,
+                enforce_sorted=False)
+            _, (h_last, _) = torch_lstm(packed)
+            loss = loss_fn(head(h_last[0]), y_t[part])
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        torch_losses.append(np.mean(losses))
+
+    np.testing.assert_allclose(history.history["loss"], torch_losses, rtol=RTOL)
+    _assert_close(embedding.params["embeddings"], torch_embed.weight.detach().numpy(),
+                  "embeddings")
+    _assert_close(dense.params["kernel"], head.weight.detach().numpy().T, "dense kernel")
+    torch_weights = {"kernel": torch_lstm.weight_ih_l0.detach().numpy().T,
+                     "recurrent_kernel": torch_lstm.weight_hh_l0.detach().numpy().T,
+                     "bias": torch_lstm.bias_ih_l0.detach().numpy()}
+    for key, value in torch_weights.items():
+        _assert_close(lstm.params[key], value, key)
