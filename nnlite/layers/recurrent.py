@@ -5,14 +5,16 @@ The three share one frame, ``_Recurrent``: the input projection of every timeste
 before the time loop, each step adds one GEMM with the recurrent kernel (two for GRU with
 ``reset_after=False``), and backward runs the same loop in reverse, then gets the kernel,
 recurrent-kernel and input gradients from one GEMM each over all timesteps. A cell writes
-only its step and the step's reverse. Arrays are time-major, ``(t, n, ...)``, so that a step's
-slice is contiguous, and each state array has one extra leading slot for the initial state,
-``h[0] = 0`` (and ``c[0] = 0`` for LSTM).
+only its step and the step's reverse, reading and writing the arrays of one pass, ``run``.
+Arrays are time-major, ``(t, n, ...)``, so that a step's slice is contiguous, and each state
+array has one extra leading slot for the initial state, ``h[0] = 0`` (and ``c[0] = 0``).
 
 Masking follows Keras: where ``mask[i, s]`` is False, sample ``i`` keeps at step ``s`` the
 states and output of step ``s - 1`` (zeros before its first real step), so a sequence padded
 before or after its real steps ends in the same state.
 """
+
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -64,8 +66,8 @@ class _Recurrent(Layer):
     """The time loop, masking, weight gradients, checks and config shared by the cells.
 
     A cell class sets ``_blocks`` (gate blocks of ``units`` columns in ``kernel``) and
-    ``_state_count`` (``h`` first, then ``c`` for LSTM), and writes ``_allocate``, ``_step``
-    and ``_step_backward``.
+    ``_state_count`` (``h`` first, then ``c`` for LSTM), and writes ``_step`` and
+    ``_step_backward``; ``_start`` and ``_start_backward`` add its own arrays to the pass.
     """
 
     supports_masking = True
@@ -115,30 +117,31 @@ class _Recurrent(Layer):
                        for _ in range(self._state_count))        # each (t+1, n, units)
         for state in states:
             state[0] = 0.0
-        buffers = self._allocate(t, n)
+        run = SimpleNamespace(z=z, states=states, recurrent=self.params["recurrent_kernel"])
+        self._start(run)
         for s in range(1, t + 1):
-            self._step(s, z, states, buffers)
+            self._step(s, run)
             if pad is not None and pad[1][s - 1]:
                 for state in states:              # padded samples keep their state
                     np.copyto(state[s], state[s - 1], where=pad[0][s - 1])
-        self._cache = (x, z, states, buffers, pad)
+        self._cache = (x, run, pad)
         h = states[0]
         if self.return_sequences:
             return h[1:].transpose(1, 0, 2)                      # -> (n, t, units) view
         return h[-1].copy()                                      # (n, units)
 
     def backward(self, grad_output, input_grad=True):
-        x, z, states, buffers, pad = self._cached()
+        x, run, pad = self._cached()
         t, n, features = x.shape
         grad_seq = grad_output.transpose(1, 0, 2) if self.return_sequences else None  # (t, n, u)
         grad_states = [np.asarray(grad_seq[-1] if self.return_sequences else grad_output,
                                   dtype=self.dtype)]
         grad_states += [np.zeros((n, self.units), dtype=self.dtype)
                         for _ in range(self._state_count - 1)]
-        grad_z = np.empty_like(z)                                # (t, n, b*units)
-        grad_hz = self._recurrent_grad_buffer(grad_z)            # (t, n, b*units)
+        run.grad_z = np.empty_like(run.z)                        # (t, n, b*units)
         # A contiguous copy: a GEMM with a transposed view is slower at these sizes.
-        recurrent_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)  # (b*u, u)
+        run.recurrent_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)  # (b*u, u)
+        self._start_backward(run)
         for s in range(t, 0, -1):
             skipped = None
             if pad is not None and pad[1][s - 1]:
@@ -147,31 +150,34 @@ class _Recurrent(Layer):
                 where = pad[0][s - 1]                            # (n, 1)
                 skipped = [np.where(where, g, 0) for g in grad_states]
                 grad_states = [np.where(where, 0, g) for g in grad_states]
-            grad_states = self._step_backward(s, z, states, buffers, grad_states,
-                                              grad_z, grad_hz, recurrent_t)
+            grad_states = self._step_backward(s, run, grad_states)
             if skipped is not None and s > 1:
                 for g, skip in zip(grad_states, skipped, strict=True):
                     g += skip
             if self.return_sequences and s > 1:
                 grad_states[0] += grad_seq[s - 2]
-        self._weight_gradients(x, states, buffers, grad_z, grad_hz)
+        self._weight_gradients(x, run)
         if not input_grad:   # first layer of a model in training: its input is data
             return None
-        grad_x = grad_z.reshape(t * n, -1) @ self.params["kernel"].T  # (t*n, b*u) @ (b*u, in)
-        return grad_x.reshape(t, n, features).transpose(1, 0, 2)      # -> (n, t, in)
+        grad_x = run.grad_z.reshape(t * n, -1) @ self.params["kernel"].T  # (t*n, b*u) @ (b*u, in)
+        return grad_x.reshape(t, n, features).transpose(1, 0, 2)          # -> (n, t, in)
 
-    def _recurrent_grad_buffer(self, grad_z):
-        """Where ``_step_backward`` puts d(loss)/d(h_{s-1} @ recurrent_kernel); the same as
-        ``grad_z`` unless the recurrent product enters the cell differently (GRU)."""
-        return grad_z
+    def _start(self, run):
+        """Add the cell's per-step buffers to the forward pass ``run``."""
 
-    def _weight_gradients(self, x, states, buffers, grad_z, grad_hz):
+    def _start_backward(self, run):
+        """Prepare the backward pass: ``run.grad_hz`` receives d(loss)/d(h_{s-1} @
+        recurrent_kernel), which is ``run.grad_z`` unless the recurrent product enters the
+        cell differently (GRU)."""
+        run.grad_hz = run.grad_z
+
+    def _weight_gradients(self, x, run):
         t, n, features = x.shape
-        grad_z2 = grad_z.reshape(t * n, -1)                      # (t*n, b*units)
+        grad_z2 = run.grad_z.reshape(t * n, -1)                  # (t*n, b*units)
         self.grads["kernel"] = x.reshape(t * n, features).T @ grad_z2  # (in, t*n) @ (t*n, b*u)
         # sum_s h_{s-1}.T @ grad_hz_s over s >= 2 (h_0 = 0 adds nothing), as one GEMM.
-        h_prev = states[0][1:-1].reshape((t - 1) * n, self.units)  # ((t-1)*n, units)
-        grad_hz2 = grad_hz[1:].reshape((t - 1) * n, grad_hz.shape[-1])  # ((t-1)*n, b*u)
+        h_prev = run.states[0][1:-1].reshape((t - 1) * n, self.units)   # ((t-1)*n, units)
+        grad_hz2 = run.grad_hz[1:].reshape((t - 1) * n, grad_z2.shape[-1])  # ((t-1)*n, b*u)
         self.grads["recurrent_kernel"] = h_prev.T @ grad_hz2  # (u, (t-1)*n) @ ((t-1)*n, b*u)
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
@@ -240,25 +246,19 @@ class SimpleRNN(_Recurrent):
         Params: kernel (in, units), recurrent_kernel (units, units), bias (units,).
     """
 
-    def _allocate(self, t, n):
-        return None
-
-    def _step(self, s, z, states, buffers):
-        h = states[0]
-        zs = z[s - 1]                                            # (n, units)
+    def _step(self, s, run):
+        h, zs = run.states[0], run.z[s - 1]                      # zs: (n, units)
         if s > 1:
-            zs += h[s - 1] @ self.params["recurrent_kernel"]     # (n, units) @ (units, units)
+            zs += h[s - 1] @ run.recurrent                       # (n, units) @ (units, units)
         _activate(self.activation, zs, h[s])
 
-    def _step_backward(self, s, z, states, buffers, grad_states, grad_z, grad_hz,
-                       recurrent_t):
-        h = states[0]
-        grad = grad_z[s - 1]                                     # (n, units)
+    def _step_backward(self, s, run, grad_states):
+        grad = run.grad_z[s - 1]                                 # (n, units)
         np.copyto(grad, grad_states[0])
-        _derivative(self.activation, z[s - 1], h[s], grad)
+        _derivative(self.activation, run.z[s - 1], run.states[0][s], grad)
         if s == 1:
             return [None]
-        return [grad_z[s - 1] @ recurrent_t]                     # (n, u) @ (u, u)
+        return [grad @ run.recurrent_t]                          # (n, u) @ (u, u)
 
 
 class LSTM(_Recurrent):
@@ -269,6 +269,11 @@ class LSTM(_Recurrent):
     then ``c_t = f * c_{t-1} + i * g`` and ``h_t = o * act(c_t)``, from ``h_0 = c_0 = 0``
     (``rec`` is ``recurrent_activation``, ``act`` is ``activation``). The four gates are
     computed on one fused ``(n, 4 units)`` block per step.
+
+    With the default activations (tanh, sigmoid) each step runs one tanh over the whole gate
+    block (``sigmoid(v) = 0.5 + 0.5 tanh(v / 2)``; the halving is folded into the input
+    projection and a scaled copy of ``recurrent_kernel``), and backward takes the four
+    gates' derivatives in one pass over the block too.
 
     Args:
         units: size of the hidden and cell states.
@@ -302,18 +307,8 @@ class LSTM(_Recurrent):
                          recurrent_initializer, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        #: With the default activations every gate goes through one tanh over the whole
-        #: contiguous (n, 4u) block (sigmoid(v) = 0.5 + 0.5 tanh(v / 2)), built in build().
         self._fused = (type(self.activation) is activations.Tanh
                        and type(self.recurrent_activation) is activations.Sigmoid)
-        self._gate_columns = None
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        # Per column of the gate block: 1 for the sigmoid gates i, f, o, 0 for g (tanh).
-        sigmoid = np.repeat(np.array([1.0, 1.0, 0.0, 1.0], dtype=self.dtype), self.units)
-        scale = 1.0 - 0.5 * sigmoid                              # 0.5 where sigmoid, else 1
-        self._gate_columns = (sigmoid, scale, 0.5 * sigmoid, 1.0 - sigmoid)
 
     def _bias_initializer(self, shape, dtype, rng):
         bias = np.zeros(shape, dtype=dtype)
@@ -321,24 +316,28 @@ class LSTM(_Recurrent):
             bias[self.units:2 * self.units] = 1.0
         return bias
 
-    def _allocate(self, t, n):
-        u = self.units
+    def _start(self, run):
+        t, n, _ = run.z.shape
         # gates: i, f, g, o after their activations; tanh_c: act(c_t), which h_t and its
         # gradient both use.
-        return (np.empty((t, n, 4 * u), dtype=self.dtype),       # gates (t, n, 4u)
-                np.empty((t, n, u), dtype=self.dtype))           # tanh_c (t, n, u)
+        run.gates = np.empty((t, n, 4 * self.units), dtype=self.dtype)  # (t, n, 4u)
+        run.tanh_c = np.empty((t, n, self.units), dtype=self.dtype)     # (t, n, u)
+        if self._fused:
+            # a = scale * tanh(scale * z) + offset is sigmoid on i, f, o and tanh on g.
+            sigmoid = np.repeat(np.array([1, 1, 0, 1], dtype=self.dtype), self.units)  # (4u,)
+            run.sigmoid, run.scale, run.offset = sigmoid, 1.0 - 0.5 * sigmoid, 0.5 * sigmoid
+            run.z *= run.scale                                   # scale * (x W + b)
+            run.recurrent = run.recurrent * run.scale            # scale * U: (u, 4u)
 
-    def _step(self, s, z, states, buffers):
-        u, (h, c), (gates, tanh_c) = self.units, states, buffers
-        zs, a = z[s - 1], gates[s - 1]                           # (n, 4u) each
+    def _step(self, s, run):
+        u, (h, c) = self.units, run.states
+        zs, a = run.z[s - 1], run.gates[s - 1]                   # (n, 4u) each
         if s > 1:
-            zs += h[s - 1] @ self.params["recurrent_kernel"]     # (n, u) @ (u, 4u)
-        if self._fused:       # a = scale * tanh(scale * z) + offset, column by column
-            _, scale, offset, _ = self._gate_columns
-            np.multiply(zs, scale, out=a)
-            np.tanh(a, out=a)
-            a *= scale
-            a += offset
+            zs += h[s - 1] @ run.recurrent                       # (n, u) @ (u, 4u)
+        if self._fused:
+            np.tanh(zs, out=a)
+            a *= run.scale
+            a += run.offset
         else:
             _activate(self.recurrent_activation, zs[:, :2 * u], a[:, :2 * u])   # i, f
             _activate(self.activation, zs[:, 2 * u:3 * u], a[:, 2 * u:3 * u])   # g
@@ -346,37 +345,37 @@ class LSTM(_Recurrent):
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
         np.multiply(f, c[s - 1], out=c[s])
         c[s] += i * g
-        _activate(self.activation, c[s], tanh_c[s - 1])
-        np.multiply(o, tanh_c[s - 1], out=h[s])
+        _activate(self.activation, c[s], run.tanh_c[s - 1])
+        np.multiply(o, run.tanh_c[s - 1], out=h[s])
 
-    def _step_backward(self, s, z, states, buffers, grad_states, grad_z, grad_hz,
-                       recurrent_t):
-        u, c, (gates, tanh_c) = self.units, states[1], buffers
+    def _step_backward(self, s, run, grad_states):
+        u, c, a, tanh_c = self.units, run.states[1], run.gates[s - 1], run.tanh_c[s - 1]
         grad_h, grad_c = grad_states                             # (n, u) each
-        zs, a, gz = z[s - 1], gates[s - 1], grad_z[s - 1]        # (n, 4u) each
+        gz = run.grad_z[s - 1]                                   # (n, 4u)
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
-        # h = o * act(c): the output gate's share, then c's, to which the next step's adds.
-        np.multiply(grad_h, tanh_c[s - 1], out=gz[:, 3 * u:])    # d/do
+        # h = o * act(c): the output gate's share, then c's, to which the next step's adds;
+        # then each gate's, through its activation.
+        np.multiply(grad_h, tanh_c, out=gz[:, 3 * u:])           # d/do
         grad_tanh_c = grad_h * o
-        _derivative(self.activation, c[s], tanh_c[s - 1], grad_tanh_c)
+        _derivative(self.activation, c[s], tanh_c, grad_tanh_c)
         grad_c += grad_tanh_c                                    # all of d/dc_t now
         np.multiply(grad_c, g, out=gz[:, :u])                    # d/di
         np.multiply(grad_c, c[s - 1], out=gz[:, u:2 * u])        # d/df
         np.multiply(grad_c, i, out=gz[:, 2 * u:3 * u])           # d/dg
-        if self._fused:       # gz *= a (1 - a) on the sigmoid columns, 1 - a^2 on g's
-            sigmoid, _, _, tanh = self._gate_columns
-            slope = sigmoid - a
+        if self._fused:       # gz *= a (1 - a) on the sigmoid gates' columns, 1 - a^2 on g's
+            slope = run.sigmoid - a
             slope *= a
-            slope += tanh
+            slope += 1.0 - run.sigmoid
             gz *= slope
         else:
+            zs = run.z[s - 1]
             _derivative(self.recurrent_activation, zs[:, :2 * u], a[:, :2 * u], gz[:, :2 * u])
             _derivative(self.activation, zs[:, 2 * u:3 * u], g, gz[:, 2 * u:3 * u])
             _derivative(self.recurrent_activation, zs[:, 3 * u:], o, gz[:, 3 * u:])
         if s == 1:
             return [None, None]
         grad_c *= f                                              # c_t = f * c_{t-1} + ...
-        return [gz @ recurrent_t, grad_c]                        # (n, 4u) @ (4u, u)
+        return [gz @ run.recurrent_t, grad_c]                    # (n, 4u) @ (4u, u)
 
     def get_config(self):
         config = super().get_config()
@@ -435,21 +434,22 @@ class GRU(_Recurrent):
     def _input_bias(self):
         return self.params["bias"][0] if self.reset_after else self.params["bias"]
 
-    def _allocate(self, t, n):
-        u = self.units
+    def _start(self, run):
+        t, n, _ = run.z.shape
         # gates: z, r and the candidate after their activations. hz (reset_after): the
         # recurrent product plus its bias, whose h block the reset gate scales; rh
         # (reset_after=False): r * h_{t-1}, the left operand of the candidate's product.
-        gates = np.empty((t, n, 3 * u), dtype=self.dtype)        # (t, n, 3u)
+        run.gates = np.empty((t, n, 3 * self.units), dtype=self.dtype)      # (t, n, 3u)
         if self.reset_after:
-            return gates, np.empty((t, n, 3 * u), dtype=self.dtype)  # hz (t, n, 3u)
-        return gates, np.empty((t, n, u), dtype=self.dtype)          # rh (t, n, u)
+            run.hz = np.empty((t, n, 3 * self.units), dtype=self.dtype)     # (t, n, 3u)
+        else:
+            run.rh = np.empty((t, n, self.units), dtype=self.dtype)         # (t, n, u)
 
-    def _step(self, s, z, states, buffers):
-        u, h, (gates, extra) = self.units, states[0], buffers
-        zs, a, kernel = z[s - 1], gates[s - 1], self.params["recurrent_kernel"]
+    def _step(self, s, run):
+        u, h, kernel = self.units, run.states[0], run.recurrent
+        zs, a = run.z[s - 1], run.gates[s - 1]                   # (n, 3u) each
         if self.reset_after:
-            hz = extra[s - 1]                                    # (n, 3u)
+            hz = run.hz[s - 1]                                   # (n, 3u)
             if s > 1:
                 np.matmul(h[s - 1], kernel, out=hz)              # (n, u) @ (u, 3u)
             else:
@@ -463,7 +463,7 @@ class GRU(_Recurrent):
             if s > 1:
                 zs[:, :2 * u] += h[s - 1] @ kernel[:, :2 * u]    # (n, u) @ (u, 2u)
             _activate(self.recurrent_activation, zs[:, :2 * u], a[:, :2 * u])  # z, r
-            rh = extra[s - 1]                                    # (n, u)
+            rh = run.rh[s - 1]                                   # (n, u)
             np.multiply(a[:, u:2 * u], h[s - 1], out=rh)
             if s > 1:
                 zs[:, 2 * u:] += rh @ kernel[:, 2 * u:]          # (n, u) @ (u, u)
@@ -474,14 +474,13 @@ class GRU(_Recurrent):
         h[s] *= update
         h[s] += candidate
 
-    def _recurrent_grad_buffer(self, grad_z):
-        return np.empty_like(grad_z) if self.reset_after else grad_z
+    def _start_backward(self, run):
+        run.grad_hz = np.empty_like(run.grad_z) if self.reset_after else run.grad_z
 
-    def _step_backward(self, s, z, states, buffers, grad_states, grad_z, grad_hz,
-                       recurrent_t):
-        u, h, (gates, extra) = self.units, states[0], buffers
+    def _step_backward(self, s, run, grad_states):
+        u, h, recurrent_t = self.units, run.states[0], run.recurrent_t
         grad_h = grad_states[0]                                  # (n, u)
-        zs, a, gz = z[s - 1], gates[s - 1], grad_z[s - 1]        # (n, 3u) each
+        zs, a, gz = run.z[s - 1], run.gates[s - 1], run.grad_z[s - 1]   # (n, 3u) each
         update, reset, candidate = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
         np.multiply(grad_h, h[s - 1] - candidate, out=gz[:, :u])   # d/dz
         np.multiply(grad_h, 1.0 - update, out=gz[:, 2 * u:])      # d/dcandidate
@@ -489,34 +488,34 @@ class GRU(_Recurrent):
         _derivative(self.activation, zs[:, 2 * u:], candidate, grad_cand)
         grad_prev = grad_h * update                               # h_t = z * h_{t-1} + ...
         if self.reset_after:
-            hz, ghz = extra[s - 1], grad_hz[s - 1]               # (n, 3u) each
-            np.multiply(gz[:, 2 * u:], hz[:, 2 * u:], out=gz[:, u:2 * u])  # d/dr
+            hz, ghz = run.hz[s - 1], run.grad_hz[s - 1]          # (n, 3u) each
+            np.multiply(grad_cand, hz[:, 2 * u:], out=gz[:, u:2 * u])  # d/dr
             _derivative(self.recurrent_activation, zs[:, :2 * u], a[:, :2 * u], grad_zr)
-            ghz[:, :2 * u] = gz[:, :2 * u]
-            np.multiply(gz[:, 2 * u:], reset, out=ghz[:, 2 * u:])
+            ghz[:, :2 * u] = grad_zr
+            np.multiply(grad_cand, reset, out=ghz[:, 2 * u:])
             if s > 1:
                 grad_prev += ghz @ recurrent_t                   # (n, 3u) @ (3u, u)
         else:
-            grad_rh = gz[:, 2 * u:] @ recurrent_t[2 * u:]        # (n, u) @ (u, u)
+            grad_rh = grad_cand @ recurrent_t[2 * u:]            # (n, u) @ (u, u)
             np.multiply(grad_rh, h[s - 1], out=gz[:, u:2 * u])   # d/dr
             _derivative(self.recurrent_activation, zs[:, :2 * u], a[:, :2 * u], grad_zr)
             grad_prev += grad_rh * reset
             if s > 1:
-                grad_prev += gz[:, :2 * u] @ recurrent_t[:2 * u]  # (n, 2u) @ (2u, u)
+                grad_prev += grad_zr @ recurrent_t[:2 * u]       # (n, 2u) @ (2u, u)
         return [grad_prev if s > 1 else None]
 
-    def _weight_gradients(self, x, states, buffers, grad_z, grad_hz):
-        super()._weight_gradients(x, states, buffers, grad_z, grad_hz)
+    def _weight_gradients(self, x, run):
+        super()._weight_gradients(x, run)
         t, n = x.shape[:2]
         u = self.units
         if self.reset_after:
             if self.use_bias:
-                self.grads["bias"] = np.stack([grad_z.reshape(t * n, -1).sum(axis=0),
-                                               grad_hz.reshape(t * n, -1).sum(axis=0)])
+                self.grads["bias"] = np.stack([run.grad_z.reshape(t * n, -1).sum(axis=0),
+                                               run.grad_hz.reshape(t * n, -1).sum(axis=0)])
             return
         # The candidate's block multiplies r * h_{t-1}, not h_{t-1}: redo that block.
-        rh_prev = buffers[1][1:].reshape((t - 1) * n, u)           # ((t-1)*n, u)
-        grad_cand = grad_z[1:, :, 2 * u:].reshape((t - 1) * n, u)  # ((t-1)*n, u)
+        rh_prev = run.rh[1:].reshape((t - 1) * n, u)                   # ((t-1)*n, u)
+        grad_cand = run.grad_z[1:, :, 2 * u:].reshape((t - 1) * n, u)  # ((t-1)*n, u)
         self.grads["recurrent_kernel"][:, 2 * u:] = rh_prev.T @ grad_cand  # (u, .) @ (., u)
 
     def get_config(self):
