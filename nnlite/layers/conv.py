@@ -232,12 +232,18 @@ def _im2col(xp, kernel_size, strides, dilation, out_hw, ones_column, scratch):
     # Filled with ones once; the copy below rewrites all but the last column on every call.
     cols = scratch.buffer("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
     cols6 = cols[:, :k].reshape(n, oh, ow, kh, kw, c)              # (n*oh*ow, k) as 6-D
-    if c == 1:  # one channel: offset by offset, NumPy copies runs of ow values, not of kw
-        for i in range(kh):
-            for j in range(kw):
-                cols6[:, :, :, i, j] = patches[:, :, :, i, j]
-    else:
-        np.copyto(cols6, patches)
+
+    def work(start, stop):
+        rows = slice(start, stop)
+        if c == 1:  # one channel: offset by offset, NumPy copies runs of ow values, not of kw
+            for i in range(kh):
+                for j in range(kw):
+                    cols6[rows, :, :, i, j] = patches[rows, :, :, i, j]
+        else:
+            np.copyto(cols6[rows], patches[rows])
+
+    # Both halves of the batch at once (see _windows.split_batch).
+    _windows.split_batch(work, n, cols.size)
     return cols
 
 
@@ -252,11 +258,27 @@ def _col2im(grad_cols, x_shape, pads, kernel_size, strides, dilation, out_hw):
     n, h, w, c = x_shape
     (top, bottom), (left, right) = pads
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
-    grad_xp = np.zeros((n, h + top + bottom, w + left + right, c), grad_cols.dtype)
     grad_patches = grad_cols.reshape(kh, kw, n, oh, ow, c)   # (kh*kw, n*oh*ow, c) -> 6-D
-    for i in range(kh):
-        for j in range(kw):
-            y0, x0 = i * dh, j * dw
-            grad_xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, :] += (
-                grad_patches[i, j])
+    shape = (n, h + top + bottom, w + left + right, c)
+    # With stride 1 the first offset's slab covers a whole (oh, ow) corner: it is copied
+    # rather than added onto zeros, and only the rows and columns beyond it are zeroed.
+    dense = (sh, sw) == (1, 1)
+    grad_xp = np.empty(shape, grad_cols.dtype) if dense else np.zeros(shape, grad_cols.dtype)
+
+    def work(start, stop):
+        rows = slice(start, stop)
+        if dense:
+            grad_xp[rows, oh:] = 0
+            grad_xp[rows, :oh, ow:] = 0
+            grad_xp[rows, :oh, :ow] = grad_patches[0, 0, rows]
+        for i in range(kh):
+            for j in range(kw):
+                if dense and i == j == 0:
+                    continue
+                y0, x0 = i * dh, j * dw
+                grad_xp[rows, y0:y0 + sh * (oh - 1) + 1:sh,
+                        x0:x0 + sw * (ow - 1) + 1:sw, :] += grad_patches[i, j, rows]
+
+    # Both halves of the batch at once (see _windows.split_batch).
+    _windows.split_batch(work, n, grad_xp.size * kh * kw)
     return grad_xp[:, top:top + h, left:left + w, :]
