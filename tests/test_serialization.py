@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnlite
-from nnlite import serialization
+from nnlite import initializers, serialization
 from nnlite.layers import Dense, Dropout
 from nnlite.serialization import atomic_open, atomic_write
 
@@ -487,6 +487,45 @@ def test_a_user_layer_is_loaded_by_its_name(tmp_path, rng):
     assert type(loaded.layers[1]) is Doubling
     x = rng.standard_normal((2, 3))
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+class RunningMean(nnlite.layers.Layer):
+    """Identity that keeps the mean of its last training batch in ``state``, the way
+    BatchNormalization keeps its moving statistics."""
+
+    def __init__(self, repeat=1, **kwargs):
+        super().__init__(**kwargs)
+        self.repeat = repeat
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._add_state("mean", (input_shape[-1] * self.repeat,), initializers.zeros)
+
+    def forward(self, x, training=False):
+        if training:
+            self.state["mean"][...] = np.tile(x.mean(axis=0), self.repeat)
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+    def get_config(self):
+        return {**super().get_config(), "repeat": self.repeat}
+
+
+def test_layer_state_is_saved_and_restored(tmp_path, rng):
+    model = nnlite.Sequential([Dense(3), RunningMean()], input_shape=(2,))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(rng.standard_normal((8, 2)), rng.standard_normal((8, 3)), epochs=1, verbose=0)
+    assert len(model.get_weights()) == 3 and model.layers[1].state["mean"].any()
+    model.save(tmp_path / "m.nnlite")
+    loaded = nnlite.load_model(tmp_path / "m.nnlite")
+    np.testing.assert_array_equal(loaded.layers[1].state["mean"], model.layers[1].state["mean"])
+    _rewrite(tmp_path / "m.nnlite", lambda h: h["model"]["layers"][1]["config"].update(
+        repeat=10**12))
+    with pytest.raises(ValueError, match=r"bytes of arrays by layer 'running_mean.*' \(mean of "
+                       r"shape \(3000000000000,\)\), more than a file"):
+        nnlite.load_model(tmp_path / "m.nnlite")
 
 
 # ---- atomic writes ------------------------------------------------------------------------
