@@ -403,7 +403,7 @@ class CSVLogger(Callback):
         self._file = self._keys = None
 
     def on_train_begin(self, logs=None):
-        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._keys = None
 
     def on_epoch_end(self, epoch, logs=None):

@@ -9,9 +9,10 @@ renormalised; where the clip is active the derivative is 0, exactly as for the v
 import functools
 
 import numpy as np
-from scipy import special
 
-from nnlite._utils import lookup
+from nnlite._utils import LazyModule, lookup
+
+special = LazyModule("scipy.special")
 
 
 @functools.cache
