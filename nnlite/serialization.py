@@ -325,27 +325,7 @@ def _members(archive, where):
 
 
 def _read_header(archive, members, where):
-    info = members.get("model.json")
-    if info is None:
-        raise _Refused(f"{where} is not an nnlite model file (no model.json inside).")
-    if info.file_size > MAX_CONFIG_BYTES:
-        raise _Refused(f"{where} has a model.json of {info.file_size:,} bytes; the limit is "
-                       f"{MAX_CONFIG_BYTES:,}.")
-    _check_compression(info, where)
-    with archive.open(info) as handle:
-        data = handle.read(MAX_CONFIG_BYTES + 1)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Refused(f"{where} has a corrupt model.json (not UTF-8: {exc}).") from exc
-    depth = _nesting_depth(data)
-    if depth > MAX_CONFIG_DEPTH:
-        raise _Refused(f"{where} has a model.json nested {depth} levels deep; the limit is "
-                       f"{MAX_CONFIG_DEPTH}.")
-    try:
-        header = json.loads(text, parse_constant=_no_constant)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise _Refused(f"{where} has a corrupt model.json: {exc}.") from exc
+    header = _parse_config(archive, members.get("model.json"), where)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise _Refused(f"{where} is not an nnlite model file.")
     if header.get("version") != VERSION:
@@ -372,6 +352,30 @@ def _read_header(archive, members, where):
     if header.get("metadata") is not None and not isinstance(header["metadata"], dict):
         raise _Refused(f"{where} has metadata that is not a JSON object.")
     return header
+
+
+def _parse_config(archive, info, where):
+    """``model.json`` parsed, after its size, compression and nesting depth are checked."""
+    if info is None:
+        raise _Refused(f"{where} is not an nnlite model file (no model.json inside).")
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise _Refused(f"{where} has a model.json of {info.file_size:,} bytes; the limit is "
+                       f"{MAX_CONFIG_BYTES:,}.")
+    _check_compression(info, where)
+    with archive.open(info) as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Refused(f"{where} has a corrupt model.json (not UTF-8: {exc}).") from exc
+    depth = _nesting_depth(data)
+    if depth > MAX_CONFIG_DEPTH:
+        raise _Refused(f"{where} has a model.json nested {depth} levels deep; the limit is "
+                       f"{MAX_CONFIG_DEPTH}.")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise _Refused(f"{where} has a corrupt model.json: {exc}.") from exc
 
 
 def _no_constant(name):
