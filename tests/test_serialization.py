@@ -528,6 +528,56 @@ def test_layer_state_is_saved_and_restored(tmp_path, rng):
         nnlite.load_model(tmp_path / "m.nnlite")
 
 
+#: Constructor arguments and an input shape for every built-in layer, so that the test below
+#: can dry-build each one. A new layer needs an entry here (the test says so).
+LAYER_SAMPLES = {
+    "Activation": ({"activation": "relu"}, (3,)),
+    "AveragePooling1D": ({}, (6, 2)),
+    "AveragePooling2D": ({}, (4, 4, 2)),
+    "BatchNormalization": ({}, (5,)),
+    "Conv1D": ({"filters": 3, "kernel_size": 2}, (6, 2)),
+    "Conv2D": ({"filters": 3, "kernel_size": 2}, (4, 4, 2)),
+    "Dense": ({"units": 3}, (5,)),
+    "Dropout": ({"rate": 0.5}, (3,)),
+    "Embedding": ({"input_dim": 7, "output_dim": 3}, (4,)),
+    "Flatten": ({}, (2, 3)),
+    "GRU": ({"units": 3}, (4, 2)),
+    "GlobalAveragePooling1D": ({}, (4, 2)),
+    "GlobalAveragePooling2D": ({}, (3, 3, 2)),
+    "GlobalMaxPooling1D": ({}, (4, 2)),
+    "GlobalMaxPooling2D": ({}, (3, 3, 2)),
+    "LSTM": ({"units": 3}, (4, 2)),
+    "LayerNormalization": ({}, (5,)),
+    "MaxPool1D": ({}, (6, 2)),
+    "MaxPool2D": ({}, (4, 4, 2)),
+    "Reshape": ({"target_shape": (3, 2)}, (6,)),
+    "SimpleRNN": ({"units": 3}, (4, 2)),
+}
+
+
+def _built_in_layer_names():
+    from nnlite.layers import base
+
+    return sorted(name for name, cls in base._LAYER_CLASSES.items()
+                  if cls.__module__.startswith("nnlite.layers.") and not name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", _built_in_layer_names())
+def test_the_dry_build_of_every_layer_finds_the_real_shapes_and_allocates_nothing(name):
+    from nnlite.layers import base
+
+    assert name in LAYER_SAMPLES, f"add {name} to LAYER_SAMPLES in {__file__}"
+    cls, (kwargs, shape) = base._LAYER_CLASSES[name], LAYER_SAMPLES[name]
+    dry, used = cls(**kwargs), [0]
+    serialization._dry_build(dry, shape, 2**40, used)
+    real = cls(**kwargs)
+    real.build(shape)
+    assert ([(key, a.shape, a.dtype) for key, a in dry.weights()]
+            == [(key, a.shape, a.dtype) for key, a in real.weights()])
+    assert all(not any(a.strides) for _, a in dry.weights())  # stand-ins, not arrays
+    assert used[0] == sum(a.nbytes for _, a in real.weights())
+
+
 # ---- atomic writes ------------------------------------------------------------------------
 
 
