@@ -280,9 +280,12 @@ def load_model(path):
 
     path = _fspath(path, "load_model")
     where = f"load_model: {path!r}"
-    size = os.stat(path).st_size  # FileNotFoundError stays what it is
-    if os.path.isdir(path):
+    status = os.stat(path)  # FileNotFoundError stays what it is
+    if stat.S_ISDIR(status.st_mode):
         raise ValueError(f"{where} is a folder, not a model file.")
+    if not stat.S_ISREG(status.st_mode):  # a pipe or a device could block or never end
+        raise ValueError(f"{where} is not a regular file.")
+    size = status.st_size
     try:
         with zipfile.ZipFile(path) as archive, config.rng_scope(np.random.default_rng(0)):
             members = _members(archive, where)

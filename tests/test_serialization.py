@@ -187,9 +187,12 @@ def test_save_refuses_what_is_not_a_path_and_a_missing_folder(trained, tmp_path)
         model.save(tmp_path)
 
 
-def test_loading_a_folder_is_a_value_error(tmp_path):
+def test_loading_a_folder_or_a_device_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="is a folder, not a model file"):
         nnlite.load_model(tmp_path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ValueError, match="'/dev/zero' is not a regular file"):
+            nnlite.load_model("/dev/zero")
 
 
 # ---- what the file holds -----------------------------------------------------------------
