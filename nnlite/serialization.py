@@ -132,6 +132,9 @@ def _create_temp(folder, name):
             return os.open(temp, flags, 0o666), temp
         except FileExistsError:
             continue
+        except OSError as exc:  # name the folder, not the temporary file nobody asked for
+            raise type(exc)(exc.errno, f"cannot create a file in {folder!r} to write {name!r}: "
+                            f"{exc.strerror}") from exc
     raise FileExistsError(f"could not create a temporary file in {folder!r}.")
 
 

@@ -646,6 +646,22 @@ def test_atomic_write_keeps_an_existing_files_permissions_and_follows_links(tmp_
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
 
 
+def test_a_folder_without_write_permission_is_named(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def refuse(path, flags, mode=0o777, **kwargs):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(serialization.os, "open", refuse)
+    with pytest.raises(PermissionError, match=r"cannot create a file in '.*' to write "
+                       r"'out.bin': Permission denied"):
+        atomic_write(tmp_path / "out.bin", lambda f: f.write(b"x"))
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_atomic_open_refuses_an_unknown_mode(tmp_path):
     with pytest.raises(ValueError, match="mode must be 'wb' or 'w', got 'a'"):
         with atomic_open(tmp_path / "x", "a"):
