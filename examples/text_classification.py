@@ -107,6 +107,13 @@ def main():
           f"{result['nnlite_accuracy']:.3f}, fit {result['nnlite_seconds']:.1f} s")
     print(f"scikit-learn TF-IDF + LogisticRegression: test accuracy "
           f"{result['sklearn_accuracy']:.3f}, fit {result['sklearn_seconds']:.1f} s")
+    # The model can carry its vectorizer: predict then takes raw strings, and model.save
+    # keeps the vectorizer in the file.
+    model = result["model"]
+    model.preprocessing = result["vectorizer"]
+    snippets = ["A warm, funny and moving film.", "Dull, predictable and far too long."]
+    for snippet, p in zip(snippets, model.predict(snippets)[:, 0], strict=True):
+        print(f"P(fresh) = {p:.2f}  {snippet}")
 
 
 if __name__ == "__main__":
