@@ -32,6 +32,19 @@ def check_finite(a, name, method, chunk=8192):
                              f"{tuple(int(i) for i in bad)}); clean or impute the data first.")
 
 
+def cast_finite(a, dtype, name, method):
+    """``a`` in ``dtype``; refuses values that become infinite there (1e300 in float32)."""
+    if a.dtype == dtype:
+        return a
+    with np.errstate(over="ignore"):
+        cast = a.astype(dtype)
+    if cast.dtype.kind == "f" and not np.isfinite(cast).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+        raise ValueError(f"{method}: {name} holds {a[bad]!r} at index {bad}, too large for the "
+                         f"model's {np.dtype(dtype).name}; scale the data first.")
+    return cast
+
+
 def class_labels(loss, y):
     """Integer class of each sample for classification losses, else None."""
     if isinstance(loss, losses_module.SparseCategoricalCrossentropy):

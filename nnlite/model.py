@@ -10,7 +10,13 @@ from nnlite import activations, config
 from nnlite import losses as losses_module
 from nnlite import metrics as metrics_module
 from nnlite import optimizers as optimizers_module
-from nnlite._inputs import as_array, check_finite, sample_weights, split_validation
+from nnlite._inputs import (
+    as_array,
+    cast_finite,
+    check_finite,
+    sample_weights,
+    split_validation,
+)
 from nnlite._training import InterruptFlag, RunningMeans, callback_list_for, end_training
 from nnlite._utils import fraction, non_negative_int, positive_int
 from nnlite.layers.base import Layer, get_layer_class
@@ -659,8 +665,8 @@ class Sequential:
         if self.layers[0].integer_input and x.dtype.kind in "iu":
             pass
         elif x.dtype.kind in "fiub":
-            x = x.astype(self.dtype, copy=False)
             check_finite(x, "x", method)
+            x = cast_finite(x, self.dtype, "x", method)
         else:
             raise ValueError(f"{method}: x must be numeric, got dtype {x.dtype}.")
         built_now = []

@@ -117,14 +117,16 @@ def maxpool2d_reference(x, pool_size=(2, 2), strides=None, padding="valid"):
     return out
 
 
-def simple_rnn_reference(x, kernel, recurrent_kernel, bias, activation, grad_seq):
-    """SimpleRNN forward and backward with plain loops over samples and timesteps.
+def simple_rnn_reference(x, kernel, recurrent_kernel, bias, activation, grad_seq, mask=None):
+    """SimpleRNN forward and backward with plain loops over samples and timesteps; a step
+    whose mask is False carries the state over.
 
     Args:
         x: inputs ``(n, t, in)``.
         kernel, recurrent_kernel, bias: the layer's weights.
         activation: an object from ``nnlite.activations``, applied to one vector at a time.
         grad_seq: d(loss)/d(h_s) for every step, ``(n, t, units)``.
+        mask: ``(n, t)`` bools (True = real step), or None.
 
     Returns:
         ``(h, grads, grad_x)``: all hidden states ``(n, t, units)``, a dict of weight
@@ -137,18 +139,24 @@ def simple_rnn_reference(x, kernel, recurrent_kernel, bias, activation, grad_seq
     grads = {"kernel": np.zeros(kernel.shape), "bias": np.zeros(units),
              "recurrent_kernel": np.zeros(recurrent_kernel.shape)}
     grad_x = np.zeros(x.shape)
+    mask = np.ones((n, t), dtype=bool) if mask is None else mask
     for i in range(n):
         state = np.zeros(units)
+        previous = []
         for s in range(t):
-            z[i, s] = x[i, s] @ kernel + state @ recurrent_kernel + bias
-            h[i, s] = activation.forward(z[i, s])
-            state = h[i, s]
+            previous.append(state)
+            if mask[i, s]:
+                z[i, s] = x[i, s] @ kernel + state @ recurrent_kernel + bias
+                state = activation.forward(z[i, s])
+            h[i, s] = state
         carry = np.zeros(units)
         for s in reversed(range(t)):
+            if not mask[i, s]:
+                carry = carry + grad_seq[i, s]
+                continue
             grad_z = activation.backward(z[i, s], h[i, s], grad_seq[i, s] + carry)
-            previous = h[i, s - 1] if s > 0 else np.zeros(units)
             grads["kernel"] += np.outer(x[i, s], grad_z)
-            grads["recurrent_kernel"] += np.outer(previous, grad_z)
+            grads["recurrent_kernel"] += np.outer(previous[s], grad_z)
             grads["bias"] += grad_z
             grad_x[i, s] = kernel @ grad_z
             carry = recurrent_kernel @ grad_z
@@ -250,3 +258,138 @@ def pool1d_reference(x, pool_size=2, stride=None, padding="valid", mode="max"):
                         total += value
                     out[b, t, ch] = total / len(real)
     return out
+
+
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def lstm_reference(x, kernel, recurrent_kernel, bias, grad_seq, mask=None):
+    """LSTM (tanh, sigmoid; Keras gate order i, f, c, o) forward and backward with plain
+    loops over samples and timesteps; a step whose mask is False carries h and c over.
+
+    Args:
+        x: inputs ``(n, t, in)``; kernel, recurrent_kernel, bias: the layer's weights.
+        grad_seq: d(loss)/d(h_s) for every step, ``(n, t, units)``.
+        mask: ``(n, t)`` bools (True = real step), or None.
+
+    Returns:
+        ``(h, grads, grad_x)`` as ``simple_rnn_reference``.
+    """
+    n, t, _ = x.shape
+    u = recurrent_kernel.shape[0]
+    mask = np.ones((n, t), dtype=bool) if mask is None else mask
+    h = np.zeros((n, t, u))
+    grads = {"kernel": np.zeros(kernel.shape), "bias": np.zeros(bias.shape),
+             "recurrent_kernel": np.zeros(recurrent_kernel.shape)}
+    grad_x = np.zeros(x.shape)
+    for i in range(n):
+        state, cell, steps = np.zeros(u), np.zeros(u), []
+        for s in range(t):
+            if mask[i, s]:
+                z = x[i, s] @ kernel + state @ recurrent_kernel + bias
+                gate_i, gate_f = _sigmoid(z[:u]), _sigmoid(z[u:2 * u])
+                cand, gate_o = np.tanh(z[2 * u:3 * u]), _sigmoid(z[3 * u:])
+                steps.append((state, cell, gate_i, gate_f, cand, gate_o))
+                cell = gate_f * cell + gate_i * cand
+                state = gate_o * np.tanh(cell)
+            else:
+                steps.append(None)
+            h[i, s] = state
+        grad_h, grad_c = np.zeros(u), np.zeros(u)
+        for s in reversed(range(t)):
+            grad_h = grad_h + grad_seq[i, s]
+            if steps[s] is None:
+                continue
+            prev_h, prev_c, gate_i, gate_f, cand, gate_o = steps[s]
+            new_c = gate_f * prev_c + gate_i * cand
+            grad_o = grad_h * np.tanh(new_c)
+            grad_c = grad_c + grad_h * gate_o * (1.0 - np.tanh(new_c) ** 2)
+            grad_z = np.concatenate([
+                grad_c * cand * gate_i * (1.0 - gate_i),
+                grad_c * prev_c * gate_f * (1.0 - gate_f),
+                grad_c * gate_i * (1.0 - cand ** 2),
+                grad_o * gate_o * (1.0 - gate_o)])
+            grads["kernel"] += np.outer(x[i, s], grad_z)
+            grads["recurrent_kernel"] += np.outer(prev_h, grad_z)
+            grads["bias"] += grad_z
+            grad_x[i, s] = kernel @ grad_z
+            grad_h = recurrent_kernel @ grad_z
+            grad_c = grad_c * gate_f
+    return h, grads, grad_x
+
+
+def gru_reference(x, kernel, recurrent_kernel, bias, grad_seq, mask=None, reset_after=True):
+    """GRU (tanh, sigmoid; Keras gate order z, r, h) forward and backward with plain loops
+    over samples and timesteps; a step whose mask is False carries h over.
+
+    ``h_s = z * h_{s-1} + (1 - z) * cand``; with ``reset_after`` the candidate is
+    ``tanh(x W_h + b_x + r * (h W_rh + b_h))`` and ``bias`` is ``(2, 3u)``, otherwise
+    ``tanh(x W_h + (r * h) W_rh + b)`` with ``bias`` ``(3u,)``.
+
+    Returns:
+        ``(h, grads, grad_x)`` as ``simple_rnn_reference``.
+    """
+    n, t, _ = x.shape
+    u = recurrent_kernel.shape[0]
+    mask = np.ones((n, t), dtype=bool) if mask is None else mask
+    bias_x, bias_h = (bias[0], bias[1]) if reset_after else (bias, np.zeros(3 * u))
+    h = np.zeros((n, t, u))
+    grads = {"kernel": np.zeros(kernel.shape), "bias": np.zeros(bias.shape),
+             "recurrent_kernel": np.zeros(recurrent_kernel.shape)}
+    grad_x = np.zeros(x.shape)
+    for i in range(n):
+        state, steps = np.zeros(u), []
+        for s in range(t):
+            if not mask[i, s]:
+                steps.append(None)
+                h[i, s] = state
+                continue
+            xz = x[i, s] @ kernel + bias_x
+            if reset_after:
+                hz = state @ recurrent_kernel + bias_h
+                update = _sigmoid(xz[:u] + hz[:u])
+                reset = _sigmoid(xz[u:2 * u] + hz[u:2 * u])
+                cand = np.tanh(xz[2 * u:] + reset * hz[2 * u:])
+            else:
+                hz = state @ recurrent_kernel[:, :2 * u]
+                update = _sigmoid(xz[:u] + hz[:u])
+                reset = _sigmoid(xz[u:2 * u] + hz[u:2 * u])
+                hz = np.concatenate([hz, (reset * state) @ recurrent_kernel[:, 2 * u:]])
+                cand = np.tanh(xz[2 * u:] + hz[2 * u:])
+            steps.append((state, hz, update, reset, cand))
+            state = update * state + (1.0 - update) * cand
+            h[i, s] = state
+        grad_h = np.zeros(u)
+        for s in reversed(range(t)):
+            grad_h = grad_h + grad_seq[i, s]
+            if steps[s] is None:
+                continue
+            prev, hz, update, reset, cand = steps[s]
+            grad_update = grad_h * (prev - cand) * update * (1.0 - update)
+            grad_cand = grad_h * (1.0 - update) * (1.0 - cand ** 2)
+            grad_prev = grad_h * update
+            if reset_after:
+                grad_reset = grad_cand * hz[2 * u:] * reset * (1.0 - reset)
+                grad_hz = np.concatenate([grad_update, grad_reset, grad_cand * reset])
+                grads["recurrent_kernel"] += np.outer(prev, grad_hz)
+                grads["bias"][1] += grad_hz
+                grad_prev = grad_prev + recurrent_kernel @ grad_hz
+            else:
+                grad_rh = recurrent_kernel[:, 2 * u:] @ grad_cand
+                grad_reset = grad_rh * prev * reset * (1.0 - reset)
+                grads["recurrent_kernel"][:, :2 * u] += np.outer(
+                    prev, np.concatenate([grad_update, grad_reset]))
+                grads["recurrent_kernel"][:, 2 * u:] += np.outer(reset * prev, grad_cand)
+                grad_prev = (grad_prev + grad_rh * reset
+                             + recurrent_kernel[:, :2 * u] @ np.concatenate(
+                                 [grad_update, grad_reset]))
+            grad_xz = np.concatenate([grad_update, grad_reset, grad_cand])
+            grads["kernel"] += np.outer(x[i, s], grad_xz)
+            if reset_after:
+                grads["bias"][0] += grad_xz
+            else:
+                grads["bias"] += grad_xz
+            grad_x[i, s] = kernel @ grad_xz
+            grad_h = grad_prev
+    return h, grads, grad_x

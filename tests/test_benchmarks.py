@@ -6,7 +6,7 @@ import json
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import cnn_epoch, common, inference, mlp_epoch
+from benchmarks import cnn_epoch, common, inference, lstm_epoch, mlp_epoch
 
 
 def test_time_interleaved_alternates_after_the_warm_up():
@@ -33,7 +33,7 @@ def test_unknown_workload_is_refused(capsys):
         bench_main.main(["mlp", "cnn_epoch"])
     assert excinfo.value.code == 2
     assert "unknown workload 'mlp'" in capsys.readouterr().err
-    assert {"mlp_epoch", "cnn_epoch", "rnn_epoch", "inference", "scaling"} <= set(
+    assert {"mlp_epoch", "cnn_epoch", "rnn_epoch", "lstm_epoch", "inference", "scaling"} <= set(
         bench_main.workloads())
 
 
@@ -41,6 +41,8 @@ def test_unknown_workload_is_refused(capsys):
     (mlp_epoch, ["--rows", "512", "--repeats", "1"]),
     (cnn_epoch, ["--rows", "128", "--repeats", "1"]),
     (inference, ["--rows", "1024", "--repeats", "1"]),
+    (lstm_epoch, ["--rows", "128", "--repeats", "1"]),
+    (lstm_epoch, ["--rows", "128", "--repeats", "1", "--mask"]),
 ])
 def test_a_small_run_writes_its_results(module, argv, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(common, "RESULTS", tmp_path)

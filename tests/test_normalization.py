@@ -157,7 +157,7 @@ def test_gradcheck_catches_a_backward_that_ignores_the_statistics(cls, float64, 
     x = rng.standard_normal((4, 3))
     assert nnlite.gradcheck(layer, x, training=True) < 1e-6
     monkeypatch.setattr(normalization_module._Normalization, "_input_gradient",
-                        lambda self, grad, x_hat, factor, sum_g, sum_gx: grad * factor)
+                        lambda self, grad, x_hat, factor, sum_g, sum_gx, share=None: grad * factor)
     assert nnlite.gradcheck(layer, x, training=True) > 1e-2
 
 
@@ -248,7 +248,6 @@ def test_layer_normalization_takes_a_mask_and_normalises_each_step_alone(rng):
     mask = np.array([[True, True, False], [False, True, True]])
     assert layer.supports_masking and layer.compute_mask(x, mask) is mask
     np.testing.assert_array_equal(layer(x, mask=mask), layer(x))
-    assert BatchNormalization().compute_mask(x, mask) is None       # dropped: no masked stats
 
 
 # ---- bad input: one test per message -------------------------------------------------------
@@ -357,3 +356,79 @@ def test_a_non_contiguous_input_gives_the_same_results(cls, rng):
                                rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(strided.backward(grad), contiguous.backward(grad), rtol=1e-12,
                                atol=1e-12)
+
+
+# ---- masks: BatchNormalization's training statistics skip padded steps ----------------------
+
+
+class _FixedMaskBN(BatchNormalization):
+    """BatchNormalization with one mask for every call, so gradcheck can run it."""
+
+    def __init__(self, mask, **kwargs):
+        super().__init__(**kwargs)
+        self.fixed_mask = mask
+
+    def forward(self, x, training=False, mask=None):
+        return super().forward(x, training, mask=self.fixed_mask)
+
+
+SEQ_MASK = np.array([[True, True, False, False], [False, True, True, True],
+                     [True, False, True, False]])
+
+
+def test_masked_batch_normalization_hand_worked(float64):
+    layer = BatchNormalization(momentum=0.5, epsilon=0.5625)
+    x = np.array([[[1.0], [3.0], [100.0]]])                        # (1, 3, 1), step 2 padding
+    y = layer(x, training=True, mask=np.array([[True, True, False]]))
+    # Real steps: mean 2, variance 1, sqrt(1 + 0.5625) = 1.25; the padded step is normalised
+    # with the same statistics: (100 - 2) / 1.25 = 78.4.
+    np.testing.assert_allclose(y[0, :, 0], [-0.8, 0.8, 78.4], rtol=1e-14)
+    np.testing.assert_array_equal(layer.state["moving_mean"], [1.0])      # 0.5 * 0 + 0.5 * 2
+    np.testing.assert_array_equal(layer.state["moving_variance"], [1.0])  # 0.5 * 1 + 0.5 * 1
+    assert layer.compute_mask(x, np.array([[True, True, False]])).tolist() == [[True, True,
+                                                                                False]]
+
+
+def test_masked_batch_normalization_gradcheck(float64, rng):
+    layer = _FixedMaskBN(SEQ_MASK)
+    layer.build((4, 2))
+    layer.params["gamma"][...] = rng.standard_normal(2)
+    x = rng.standard_normal((3, 4, 2)) * 2.0
+    assert nnlite.gradcheck(layer, x, training=True) < 1e-6
+
+
+def test_gradcheck_catches_a_masked_backward_that_counts_every_step(float64, rng, monkeypatch):
+    layer = _FixedMaskBN(SEQ_MASK)
+    x = rng.standard_normal((3, 4, 2))
+    input_gradient = normalization_module._Normalization._input_gradient
+
+    def without_the_mask(self, grad, x_hat, factor, sum_g, sum_gx, share=None):
+        return input_gradient(self, grad, x_hat, factor, sum_g, sum_gx)
+
+    monkeypatch.setattr(normalization_module._Normalization, "_input_gradient",
+                        without_the_mask)
+    assert nnlite.gradcheck(layer, x, training=True) > 1e-2
+
+
+def test_pre_and_post_padding_give_the_same_normalised_steps(rng):
+    real = rng.standard_normal((2, 3, 4)) + 2.0
+    pad = np.full((2, 2, 4), 9.0)
+    mask_post = np.array([[1, 1, 1, 0, 0]] * 2, bool)
+    post = BatchNormalization(dtype="float64")(np.concatenate([real, pad], axis=1),
+                                               training=True, mask=mask_post)
+    pre = BatchNormalization(dtype="float64")(np.concatenate([pad, real], axis=1),
+                                              training=True, mask=mask_post[:, ::-1])
+    np.testing.assert_allclose(post[:, :3], pre[:, 2:], rtol=1e-12)
+    unpadded = BatchNormalization(dtype="float64")(real, training=True)
+    np.testing.assert_allclose(post[:, :3], unpadded, rtol=1e-12)
+
+
+def test_a_mask_for_another_shape_is_refused():
+    layer = BatchNormalization(name="bn")
+    with pytest.raises(ValueError, match=r"BatchNormalization 'bn' takes a mask of shape "
+                       r"\(2, 3\) \(the input's without its last axis, which must be the "
+                       r"feature axis\), got a mask of shape \(2, 4\)"):
+        layer(np.zeros((2, 3, 5)), training=True, mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match=r"and axis 1\."):
+        BatchNormalization(axis=1)(np.zeros((2, 3, 5)), training=True,
+                                   mask=np.ones((2, 3), bool))

@@ -510,3 +510,13 @@ def test_save_load_round_trip_of_a_2d_pooling_model(tmp_path, rng):
         m.save(tmp_path / f"m{i}.nnlite")
         np.testing.assert_array_equal(nnlite.load_model(tmp_path / f"m{i}.nnlite").predict(x),
                                       m.predict(x))
+
+
+@pytest.mark.parametrize("cls", WINDOWED_1D + WINDOWED_2D)
+def test_windowed_pools_skip_the_input_gradient_when_asked(cls, rng):
+    # What a model asks of its first layer in training; alone, the gradient is returned.
+    layer = cls()
+    x = rng.standard_normal((2, 4, 4, 1) if cls in WINDOWED_2D else (2, 4, 1))
+    y = layer(x.astype(np.float32))
+    assert cls.skips_input_grad and layer.backward(np.ones_like(y), input_grad=False) is None
+    assert layer.backward(np.ones_like(y)).shape == x.shape

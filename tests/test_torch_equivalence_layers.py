@@ -228,3 +228,31 @@ def test_layer_normalization(shape, rng):
     assert_close(grad_x, grad_x_t)
     assert_close(grads["gamma"], grad_w)
     assert_close(grads["beta"], grad_b)
+
+
+def test_masked_batch_normalization_training(rng):
+    # PyTorch has no masked batch norm: its statistics come from the real steps by hand
+    # (torch.var with correction=0 is the biased variance), then every step is normalised.
+    x = rng.standard_normal((3, 5, 4)) * 2.0 + 0.5
+    mask = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1], [1, 0, 1, 0, 1]], bool)
+    grad = rng.standard_normal(x.shape)
+    layer = BatchNormalization(momentum=0.9, dtype="float64")
+    layer.build((5, 4))
+    layer.params["gamma"][...] = rng.standard_normal(4)
+    layer.params["beta"][...] = rng.standard_normal(4)
+    y, grad_x, grads = run_ours(layer, x, grad, training=True, mask=mask)
+    weight = torch.tensor(layer.params["gamma"], requires_grad=True)
+    bias = torch.tensor(layer.params["beta"], requires_grad=True)
+    real = torch.tensor(mask)
+
+    def masked_bn(x_t):
+        mean = x_t[real].mean(dim=0)
+        var = x_t[real].var(dim=0, correction=0)
+        return (x_t - mean) / torch.sqrt(var + 1e-3) * weight + bias
+
+    y_t, grad_x_t, (grad_w, grad_b) = run_theirs(masked_bn, x, grad, weight, bias)
+    assert_close(y, y_t)
+    assert_close(grad_x, grad_x_t)
+    assert_close(grads["gamma"], grad_w)
+    assert_close(grads["beta"], grad_b)
+    assert_close(layer.state["moving_mean"], 0.1 * x[mask].mean(axis=0))

@@ -20,7 +20,7 @@ from nnlite.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from nnlite.layers.recurrent import SimpleRNN
+from nnlite.layers.recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
     "Activation",
@@ -35,10 +35,12 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRU",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "LSTM",
     "Layer",
     "LayerNormalization",
     "MaxPool1D",

@@ -76,25 +76,37 @@ class _Normalization(Layer):
             self.grads["gamma"] = sum_gx.reshape(self.params["gamma"].shape)
         return sum_g, sum_gx
 
-    def _normalize(self, x):
-        """``(x_hat, mean, var, inv_std)`` with this batch's statistics over ``_stats_axes``."""
-        count = _count(x.shape, self._stats_axes)
-        mean = _sum(x, self._stats_axes) / count
+    def _normalize(self, x, share=None):
+        """``(x_hat, mean, var, inv_std)`` with this batch's statistics over ``_stats_axes``.
+
+        ``share`` weighs each value's part in the statistics (it sums to 1 over
+        ``_stats_axes``); None gives every value ``1 / m``, the plain mean.
+        """
+        if share is None:
+            count = _count(x.shape, self._stats_axes)
+            mean = _sum(x, self._stats_axes) / count
+        else:
+            mean = _sum(x * share, self._stats_axes)
         x_hat = x - mean
         # Biased variance (divide by the count, not count - 1), as Keras and PyTorch do.
-        var = _sum(np.square(x_hat), self._stats_axes) / count
+        if share is None:
+            var = _sum(np.square(x_hat), self._stats_axes) / count
+        else:
+            var = _sum(np.square(x_hat) * share, self._stats_axes)
         inv_std = 1.0 / np.sqrt(var + self.epsilon)
         x_hat *= inv_std                                           # in place: x - mean is spent
         return x_hat, mean, var, inv_std
 
-    def _input_gradient(self, grad, x_hat, factor, sum_g, sum_gx):
-        """d(loss)/d(x) through statistics taken over ``_stats_axes``, ``m`` values each:
-        ``factor * (g - sum(g) / m - x_hat * sum(g * x_hat) / m)``, where ``g`` is ``grad``
-        and the sums over ``_stats_axes`` are given."""
-        m = _count(x_hat.shape, self._stats_axes)
-        grad_x = x_hat * (sum_gx / -m)
+    def _input_gradient(self, grad, x_hat, factor, sum_g, sum_gx, share=None):
+        """d(loss)/d(x) through statistics taken over ``_stats_axes``:
+        ``factor * (g - share * sum(g) - share * x_hat * sum(g * x_hat))``, where ``g`` is
+        ``grad``, the sums over ``_stats_axes`` are given, and ``share`` is each value's
+        weight in the statistics (``1 / m`` for a plain mean over ``m`` values)."""
+        if share is None:
+            share = 1.0 / _count(x_hat.shape, self._stats_axes)
+        grad_x = x_hat * (sum_gx * -share)
         grad_x += grad
-        grad_x -= sum_g / m
+        grad_x -= sum_g * share
         grad_x *= factor
         return grad_x
 
@@ -124,6 +136,10 @@ class BatchNormalization(_Normalization):
     The moving statistics live in ``layer.state``: saved with the model, counted as
     non-trainable, never touched by an optimizer.
 
+    A mask (padded sequences, from ``Embedding(mask_zero=True)``) keeps padded steps out of
+    the training statistics, as in Keras 3; every step is still normalised, and the mask
+    passes on to the next layer.
+
     Args:
         axis: the feature axis (channels-last: -1).
         momentum: weight of the old moving statistics in each update, in [0, 1].
@@ -132,13 +148,17 @@ class BatchNormalization(_Normalization):
         scale: learn the factor ``gamma``.
 
     Raises:
-        ValueError: for a momentum outside [0, 1], a non-positive epsilon, and (when built)
-            an axis that is the batch axis or outside the input.
+        ValueError: for a momentum outside [0, 1], a non-positive epsilon, (when built) an
+            axis that is the batch axis or outside the input, and (in training) a mask whose
+            shape is not the input's without its last axis.
 
     Shapes:
-        x: (n, ..., c) -> same shape. Params: gamma (c,), beta (c,). State: moving_mean (c,),
-        moving_variance (c,), with ``c`` the size of ``axis``.
+        x: (n, ..., c) -> same shape; mask: (n, t) for x (n, t, c). Params: gamma (c,),
+        beta (c,). State: moving_mean (c,), moving_variance (c,), with ``c`` the size of
+        ``axis``.
     """
+
+    supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  **kwargs):
@@ -161,31 +181,48 @@ class BatchNormalization(_Normalization):
     def _statistics_axes(ndim, feature_axes):
         return tuple(i for i in range(ndim) if i not in feature_axes)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
+        share = None
         if training and self.trainable:
-            x_hat, mean, var, inv_std = self._normalize(x)
+            if mask is not None:
+                share = self._mask_share(x, mask)
+            x_hat, mean, var, inv_std = self._normalize(x, share)
             # In place: the arrays in ``state`` stay the ones a caller may hold.
             for key, batch_value in (("moving_mean", mean), ("moving_variance", var)):
                 moving = self.state[key]
                 moving *= self.momentum
                 moving += (1.0 - self.momentum) * batch_value.reshape(moving.shape)
             batch_statistics = True
-        else:
+        else:   # a mask changes nothing here: every position is normalised on its own
             inv_std = 1.0 / np.sqrt(self.state["moving_variance"].reshape(self._shape)
                                     + self.epsilon)
             x_hat = (x - self.state["moving_mean"].reshape(self._shape)) * inv_std
             batch_statistics = False
-        self._cache = (x_hat, inv_std, batch_statistics)
+        self._cache = (x_hat, inv_std, batch_statistics, share)
         return self._affine(x_hat)
 
+    def _mask_share(self, x, mask):
+        """Each position's weight in masked statistics: 1 / (number of real positions) for a
+        real one, 0 for padding; ``(n, t, 1)``. A batch without real positions gives zeros
+        (mean 0, variance 0, as Keras)."""
+        mask = np.asarray(mask)
+        if mask.shape != x.shape[:-1] or self._feature_axes != (x.ndim - 1,):
+            raise ValueError(
+                f"BatchNormalization {self.name!r} takes a mask of shape {x.shape[:-1]} (the "
+                f"input's without its last axis, which must be the feature axis), got a mask "
+                f"of shape {mask.shape} for input of shape {x.shape} and axis {self.axis!r}."
+            )
+        real = mask.astype(bool).astype(x.dtype)[..., None]       # (n, t, 1)
+        return real / max(float(real.sum()), 1.0)
+
     def backward(self, grad_output):
-        x_hat, inv_std, batch_statistics = self._cached()
+        x_hat, inv_std, batch_statistics, share = self._cached()
         # The feature axis is the only one not reduced, so the statistics' axes are also the
         # axes of the param gradients: their two sums serve both.
         sum_g, sum_gx = self._param_grads(grad_output, x_hat, self._stats_axes)
         factor = inv_std * self.params["gamma"].reshape(self._shape) if self.scale else inv_std
         if batch_statistics:   # the mean and variance depend on every x of the batch
-            return self._input_gradient(grad_output, x_hat, factor, sum_g, sum_gx)
+            return self._input_gradient(grad_output, x_hat, factor, sum_g, sum_gx, share)
         return grad_output * factor   # fixed statistics: a per-feature affine map
 
     def get_config(self):
