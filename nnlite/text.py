@@ -94,14 +94,8 @@ class TextVectorizer:
         self.standardize = _choice("standardize", standardize, STANDARDIZE, allow_none=True)
         self.split = _choice("split", split, SPLITS, allow_none=True)
         self.pad = _choice("pad", pad, PADS)
-        specials = 2 if self.output_mode == "int" else 1
-        if max_tokens is not None:
-            max_tokens = positive_int("TextVectorizer", "max_tokens", max_tokens)
-            if max_tokens <= specials:
-                raise ValueError(
-                    f"TextVectorizer: max_tokens counts the {specials} special token(s) of "
-                    f"output_mode={self.output_mode!r}, so it must be at least {specials + 1}, "
-                    f"got {max_tokens!r}.")
+        max_tokens = _check_max_tokens(max_tokens, 2 if self.output_mode == "int" else 1,
+                                       self.output_mode)
         self.max_tokens = max_tokens
         if output_sequence_length is not None:
             if self.output_mode != "int":
@@ -385,6 +379,19 @@ def _choice(name, value, choices, allow_none=False):
                         "is saved as JSON: transform the strings first and pass "
                         f"{name}=None.")
     raise ValueError(message + (did_you_mean(value, choices) if isinstance(value, str) else ""))
+
+
+def _check_max_tokens(max_tokens, specials, output_mode):
+    """``max_tokens`` as an int that leaves room for a word beside the special tokens."""
+    if max_tokens is None:
+        return None
+    max_tokens = positive_int("TextVectorizer", "max_tokens", max_tokens)
+    if max_tokens <= specials:
+        raise ValueError(
+            f"TextVectorizer: max_tokens counts the {specials} special token(s) of "
+            f"output_mode={output_mode!r}, so it must be at least {specials + 1}, "
+            f"got {max_tokens!r}.")
+    return max_tokens
 
 
 def _check_ngrams(ngrams):
