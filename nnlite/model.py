@@ -518,7 +518,9 @@ class Sequential:
     def _preprocess(self, x):
         if self.preprocessing is not None and (
                 isinstance(x, str) or np.asarray(x).dtype.kind in "OUS"):
-            return self.preprocessing([x] if isinstance(x, str) else x)
+            out = self.preprocessing([x] if isinstance(x, str) else x)
+            # A vectorizer asked for sparse output gives a SciPy matrix; layers take arrays.
+            return out.toarray() if hasattr(out, "toarray") else out
         return x
 
     # ---- weights, summary, saving ------------------------------------------------------

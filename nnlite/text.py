@@ -65,16 +65,18 @@ class TextVectorizer:
             the end, as Keras); ``"pre"`` keeps the end of each text at the last column
             (padding and truncation at the start, as Keras' ``pad_sequences`` default).
         pad_to_max_tokens: bag-of-words modes: make the output ``max_tokens`` wide even when
-            the vocabulary is smaller (Keras' option; by default the width is
-            ``vocabulary_size()``).
+            the vocabulary is smaller, so that the width does not depend on the corpus. None
+            (the default) means True for the bag-of-words modes when ``max_tokens`` is set
+            (nnlite's contract: ``(n, max_tokens)``); pass False for ``vocabulary_size()``
+            columns (Keras' default), which saves memory on a small corpus.
         sparse: bag-of-words modes: return a ``scipy.sparse.csr_matrix`` instead of an array.
         vocabulary: tokens to use instead of ``adapt`` (without the special tokens).
         idf_weights: ``"tf_idf"`` mode with ``vocabulary``: one weight per token.
         dtype: float dtype of the bag-of-words output; None means ``nnlite.get_dtype()``.
 
     Shapes:
-        texts: n strings -> ``"int"``: (n, L) int64; other modes: (n, vocabulary_size())
-        (or (n, max_tokens) with ``pad_to_max_tokens``).
+        texts: n strings -> ``"int"``: (n, L) int64; other modes: (n, max_tokens), or
+        (n, vocabulary_size()) with ``pad_to_max_tokens=False`` or ``max_tokens=None``.
 
     >>> vectorizer = TextVectorizer(max_tokens=6, output_sequence_length=4)
     >>> vectorizer.adapt(["The cat sat.", "The dog sat!", "the end"]).get_vocabulary()
@@ -86,20 +88,14 @@ class TextVectorizer:
 
     def __init__(self, max_tokens=20000, output_mode="int", output_sequence_length=None,
                  standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
-                 pad="post", *, pad_to_max_tokens=False, sparse=False, vocabulary=None,
+                 pad="post", *, pad_to_max_tokens=None, sparse=False, vocabulary=None,
                  idf_weights=None, dtype=None):
         self.output_mode = _choice("output_mode", output_mode, OUTPUT_MODES)
         self.standardize = _choice("standardize", standardize, STANDARDIZE, allow_none=True)
         self.split = _choice("split", split, SPLITS, allow_none=True)
         self.pad = _choice("pad", pad, PADS)
-        specials = 2 if self.output_mode == "int" else 1
-        if max_tokens is not None:
-            max_tokens = positive_int("TextVectorizer", "max_tokens", max_tokens)
-            if max_tokens <= specials:
-                raise ValueError(
-                    f"TextVectorizer: max_tokens counts the {specials} special token(s) of "
-                    f"output_mode={self.output_mode!r}, so it must be at least {specials + 1}, "
-                    f"got {max_tokens!r}.")
+        max_tokens = _check_max_tokens(max_tokens, 2 if self.output_mode == "int" else 1,
+                                       self.output_mode)
         self.max_tokens = max_tokens
         if output_sequence_length is not None:
             if self.output_mode != "int":
@@ -111,6 +107,8 @@ class TextVectorizer:
                                                   output_sequence_length)
         self.output_sequence_length = output_sequence_length
         self.ngrams, self._widths = _check_ngrams(ngrams)
+        if pad_to_max_tokens is None:
+            pad_to_max_tokens = self.output_mode != "int" and max_tokens is not None
         for name, flag in (("pad_to_max_tokens", pad_to_max_tokens), ("sparse", sparse)):
             if not isinstance(flag, bool | np.bool_):
                 raise ValueError(f"TextVectorizer: {name} must be True or False, got {flag!r}.")
@@ -383,6 +381,19 @@ def _choice(name, value, choices, allow_none=False):
     raise ValueError(message + (did_you_mean(value, choices) if isinstance(value, str) else ""))
 
 
+def _check_max_tokens(max_tokens, specials, output_mode):
+    """``max_tokens`` as an int that leaves room for a word beside the special tokens."""
+    if max_tokens is None:
+        return None
+    max_tokens = positive_int("TextVectorizer", "max_tokens", max_tokens)
+    if max_tokens <= specials:
+        raise ValueError(
+            f"TextVectorizer: max_tokens counts the {specials} special token(s) of "
+            f"output_mode={output_mode!r}, so it must be at least {specials + 1}, "
+            f"got {max_tokens!r}.")
+    return max_tokens
+
+
 def _check_ngrams(ngrams):
     """Return (ngrams as given, normalised; the tuple of n-gram widths)."""
     if ngrams is None:
@@ -401,6 +412,22 @@ def _check_ngrams(ngrams):
 
 def _check_vocabulary(vectorizer, vocabulary, idf_weights):
     """Check a given vocabulary (and idf weights); return them as (list, array or None)."""
+    tokens = _check_tokens(vocabulary)
+    if vectorizer.max_tokens is not None:
+        room = vectorizer.max_tokens - vectorizer._n_specials()
+        if len(tokens) > room:
+            raise ValueError(f"TextVectorizer: vocabulary has {len(tokens)} tokens but "
+                             f"max_tokens={vectorizer.max_tokens} leaves room for {room}.")
+    if vectorizer.output_mode != "tf_idf":
+        if idf_weights is not None:
+            raise ValueError("TextVectorizer: idf_weights applies to output_mode='tf_idf' "
+                             f"only, got it with output_mode={vectorizer.output_mode!r}.")
+        return tokens, None
+    return tokens, _check_idf(idf_weights, len(tokens))
+
+
+def _check_tokens(vocabulary):
+    """Return ``vocabulary`` as a list of distinct, non-special strings, or raise."""
     if isinstance(vocabulary, str) or not isinstance(vocabulary, list | tuple | np.ndarray):
         raise ValueError(f"TextVectorizer: vocabulary must be a list of strings, got "
                          f"{type(vocabulary).__name__}.")
@@ -413,16 +440,11 @@ def _check_vocabulary(vectorizer, vocabulary, idf_weights):
     if len(set(tokens)) != len(tokens):
         repeated = sorted(t for t, c in Counter(tokens).items() if c > 1)
         raise ValueError(f"TextVectorizer: vocabulary has repeated tokens {repeated[:5]!r}.")
-    if vectorizer.max_tokens is not None:
-        room = vectorizer.max_tokens - vectorizer._n_specials()
-        if len(tokens) > room:
-            raise ValueError(f"TextVectorizer: vocabulary has {len(tokens)} tokens but "
-                             f"max_tokens={vectorizer.max_tokens} leaves room for {room}.")
-    if vectorizer.output_mode != "tf_idf":
-        if idf_weights is not None:
-            raise ValueError("TextVectorizer: idf_weights applies to output_mode='tf_idf' "
-                             f"only, got it with output_mode={vectorizer.output_mode!r}.")
-        return tokens, None
+    return tokens
+
+
+def _check_idf(idf_weights, size):
+    """Return ``idf_weights`` as ``size`` finite float64 numbers, or raise."""
     if idf_weights is None:
         raise ValueError("TextVectorizer: output_mode='tf_idf' with a vocabulary needs "
                          "idf_weights (one per token).")
@@ -430,13 +452,13 @@ def _check_vocabulary(vectorizer, vocabulary, idf_weights):
         idf = np.asarray(idf_weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"TextVectorizer: idf_weights must be a list of numbers: {exc}") from exc
-    if idf.shape != (len(tokens),) or not np.isfinite(idf).all():
-        raise ValueError(f"TextVectorizer: idf_weights must hold {len(tokens)} finite numbers "
+    if idf.shape != (size,) or not np.isfinite(idf).all():
+        raise ValueError(f"TextVectorizer: idf_weights must hold {size} finite numbers "
                          f"(one per vocabulary token), got shape {idf.shape}.")
-    if not tokens:
+    if not size:
         raise ValueError("TextVectorizer: output_mode='tf_idf' needs at least one vocabulary "
                          "token.")
-    return tokens, idf
+    return idf
 
 
 def _idf_weights(tokens, flat, lengths):

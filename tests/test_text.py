@@ -208,12 +208,12 @@ def test_any_one_dimensional_collection_of_strings_is_accepted(make):
 
 @pytest.mark.parametrize("mode", ["multi_hot", "count", "tf_idf"])
 def test_sparse_output_and_padding_to_max_tokens(mode):
-    dense = TextVectorizer(output_mode=mode).adapt(CORPUS)
-    csr = TextVectorizer(output_mode=mode, sparse=True).adapt(CORPUS)
+    dense = TextVectorizer(output_mode=mode, pad_to_max_tokens=False).adapt(CORPUS)
+    csr = TextVectorizer(output_mode=mode, sparse=True, pad_to_max_tokens=False).adapt(CORPUS)
     out = csr(CORPUS)
     assert sparse.issparse(out) and out.dtype == np.float32
     np.testing.assert_array_equal(out.toarray(), dense(CORPUS))
-    wide = TextVectorizer(max_tokens=50, output_mode=mode, pad_to_max_tokens=True).adapt(CORPUS)
+    wide = TextVectorizer(max_tokens=50, output_mode=mode).adapt(CORPUS)   # (n, max_tokens)
     out = wide(CORPUS)
     assert out.shape == (5, 50)
     np.testing.assert_array_equal(out[:, :11], dense(CORPUS))
@@ -271,7 +271,7 @@ def test_a_given_vocabulary_and_idf_weights_replace_adapt():
     vectorizer = TextVectorizer(vocabulary=["cat", "dog"], output_sequence_length=3)
     np.testing.assert_array_equal(vectorizer(["dog cat cow"]), [[3, 2, 1]])
     tfidf = TextVectorizer(output_mode="tf_idf", vocabulary=["cat", "dog"],
-                           idf_weights=[1.0, 3.0])
+                           idf_weights=[1.0, 3.0], pad_to_max_tokens=False)
     np.testing.assert_array_equal(tfidf(["dog cat cow dog"]), [[2.0, 1.0, 6.0]])
 
 
@@ -447,3 +447,25 @@ def test_a_model_carrying_the_vectorizer_predicts_from_raw_strings(example, rng)
     model.preprocessing = vectorizer
     np.testing.assert_array_equal(model.predict(texts[:7]), model.predict(vectorizer(texts[:7])))
     np.testing.assert_array_equal(model.predict(texts[0]), model.predict(vectorizer(texts[:1])))
+
+
+def test_a_saved_model_keeps_its_vectorizer_and_predicts_raw_strings_after_loading(
+        example, rng, tmp_path):
+    texts, labels = synthetic_reviews(120, rng)
+    vectorizer, model, _ = example.train_nnlite(texts, labels, epochs=1, max_tokens=30)
+    model.preprocessing = vectorizer
+    model.save(tmp_path / "sentiment.nnlite")
+    loaded = nnlite.load_model(tmp_path / "sentiment.nnlite")
+    assert isinstance(loaded.preprocessing, TextVectorizer)
+    assert loaded.preprocessing.get_config() == vectorizer.get_config()
+    np.testing.assert_array_equal(loaded.predict(texts), model.predict(texts))
+
+
+def test_the_code_in_docs_text_md_runs_as_written(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "text.md").read_text(), re.S)
+    namespace = {}
+    for block in blocks:
+        exec(block, namespace)
+    assert capsys.readouterr().out.splitlines() == [
+        "['', '[UNK]', 'and', 'dull', 'funny', 'a', 'far', 'film', 'long', 'moving']",
+        "[[5 3 7 1 8]", " [1 4 0 0 0]]", "(2, 1)"]
