@@ -134,6 +134,40 @@ def profile_epoch(x, y, top=15, kind="uniform"):
         print(f"| {where} | {calls} | {own:.3f} | {100 * own / total:.0f}% |")
 
 
+def count_subnormals(x, y, epochs=1):
+    """Train a fresh model for ``epochs`` and count the subnormal (denormal) float values in
+    everything a step computes: each layer's outputs, the gradients passed between layers,
+    the parameters' gradients and the parameters after each step.
+
+    Subnormal operands can make floating-point arithmetic much slower on x86, and NumPy has
+    no flush-to-zero switch, so the only defence is not to produce them; this measures
+    whether a run does. Returns ``{"values": counted, "subnormal": how many were}``.
+    """
+    model = build_model()
+    tiny = np.finfo(np.float32).tiny
+    seen = {"values": 0, "subnormal": 0}
+
+    def count(a):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            seen["values"] += a.size
+            seen["subnormal"] += int(np.count_nonzero((a != 0) & (np.abs(a) < tiny)))
+        return a
+
+    for layer in model.layers:   # instance attributes: this model only, for this count
+        layer.forward = (lambda f: lambda *a, **k: count(f(*a, **k)))(layer.forward)
+        layer.backward = (lambda f: lambda *a, **k: count(f(*a, **k)))(layer.backward)
+
+    class AfterStep(nnlite.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            for layer in model.layers:
+                for key in layer.params:
+                    count(layer.params[key])
+                    count(layer.grads[key])
+
+    model.fit(x, y, epochs=epochs, batch_size=BATCH, verbose=0, callbacks=[AfterStep()])
+    return seen
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4_000)
@@ -142,8 +176,15 @@ def main(argv=None):
                         help="the images: uniform noise, upscaled digits, normal noise, or all "
                              "three in turn (default)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one epoch")
+    parser.add_argument("--denormals", action="store_true",
+                        help="also count subnormal values in one epoch's arrays")
     args = parser.parse_args(argv)
     kinds = DATA_KINDS if args.data == "all" else (args.data,)
+    if args.denormals:
+        print("\n| data | float values computed in one epoch | subnormal |\n|---|---|---|")
+        for kind in kinds:
+            seen = count_subnormals(*make_data(args.rows, kind=kind))
+            print(f"| {kind} | {seen['values']:,} | {seen['subnormal']:,} |")
     runs = {kind: run_kind(args, kind) for kind in kinds}
     save_json("cnn_epoch", {"rows": args.rows, "batch": BATCH,
                             "gemm_gflops": {kind: gemm for kind, (_, gemm) in runs.items()},

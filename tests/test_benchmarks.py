@@ -2,7 +2,9 @@
 of the workloads (PyTorch switched off, results written to a temporary folder)."""
 
 import json
+import re
 
+import numpy as np
 import pytest
 
 from benchmarks import __main__ as bench_main
@@ -39,7 +41,7 @@ def test_unknown_workload_is_refused(capsys):
 
 @pytest.mark.parametrize("module, argv", [
     (mlp_epoch, ["--rows", "512", "--repeats", "1"]),
-    (cnn_epoch, ["--rows", "128", "--repeats", "1"]),
+    (cnn_epoch, ["--rows", "128", "--repeats", "1", "--data", "normal"]),
     (inference, ["--rows", "1024", "--repeats", "1"]),
     (lstm_epoch, ["--rows", "128", "--repeats", "1"]),
     (lstm_epoch, ["--rows", "128", "--repeats", "1", "--mask"]),
@@ -53,18 +55,43 @@ def test_a_small_run_writes_its_results(module, argv, tmp_path, monkeypatch, cap
     (written,) = tmp_path.glob("*.json")
     payload = json.loads(written.read_text())
     assert payload["machine"]["numpy"]
-    assert payload["results"]["nnlite"]["median"] > 0
+    results = payload["results"]
+    if module is cnn_epoch:   # one table per kind of data
+        assert list(results) == ["normal"] and "normal data" in out
+        results = results["normal"]
+    assert results["nnlite"]["median"] > 0
 
 
-def test_the_text_workload_runs_small_and_compares_with_sklearn(tmp_path, monkeypatch, capsys):
-    from benchmarks import text_vectorize
-
+def test_the_cnn_runs_on_each_kind_of_data(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(common, "RESULTS", tmp_path)
-    texts = text_vectorize.make_texts(50, words=40)
-    assert len(texts) == 50 and all(t[0].isupper() and t.endswith(".") for t in texts)
-    text_vectorize.main(["--texts", "300", "--repeats", "1"])
+    monkeypatch.setattr(cnn_epoch, "torch_or_none", lambda: None)
+    results = cnn_epoch.main(["--rows", "64", "--repeats", "1", "--denormals"])
+    assert list(results) == ["uniform", "digits", "normal"]
     out = capsys.readouterr().out
-    assert "| scikit-learn |" in out and "| nnlite int |" in out
-    payload = json.loads((tmp_path / "text_vectorize.json").read_text())
-    assert payload["results"]["learn"]["nnlite count (sparse)"]["cpu_min"] > 0
-    assert "text_vectorize" in bench_main.workloads()
+    for kind in results:
+        assert f"{kind} data" in out
+        assert re.search(rf"\| {kind} \| [\d,]+ \| 0 \|", out)   # no subnormal values
+
+
+def test_the_cnn_data_kinds():
+    uniform, _ = cnn_epoch.make_data(50, kind="uniform")
+    digits, labels = cnn_epoch.make_data(50, kind="digits")
+    normal, _ = cnn_epoch.make_data(50, kind="normal")
+    for x in (uniform, digits, normal):
+        assert x.shape == (50, 28, 28, 1) and x.dtype == np.float32
+    assert 0 <= uniform.min() and uniform.max() < 1
+    assert digits.min() == 0 and digits.max() <= 1 and (digits == 0).mean() > 0.5
+    assert not digits[:, :4].any() and not digits[:, :, 24:].any()   # the frame of zeros
+    assert set(labels) <= set(range(10))
+    assert normal.min() < -2 and normal.max() > 2
+    with pytest.raises(ValueError, match="kind must be one of"):
+        cnn_epoch.make_data(5, kind="gaussian")
+
+
+def test_subnormal_values_are_counted():
+    x, y = cnn_epoch.make_data(64, kind="uniform")
+    assert cnn_epoch.count_subnormals(x, y)["subnormal"] == 0
+    # Images of about 1e-39 (below float32's smallest normal, 1.2e-38): the first layer's
+    # outputs, before its bias has moved, are subnormal too, and the count must see them.
+    seen = cnn_epoch.count_subnormals(x * np.float32(1e-39), y)
+    assert seen["subnormal"] > 1000
