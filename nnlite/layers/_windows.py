@@ -6,9 +6,6 @@ code path serves both ranks.
 """
 
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -145,61 +142,3 @@ def windows(a, pool_size, strides, out_hw):
     win = win[:, ::sh, ::sw][:, :oh, :ow]
     return [win[..., i, j] for i in range(ph) for j in range(pw)]   # win: (n, oh, ow, c, ph, pw)
 
-
-# ---- the second core for memory-bound passes ------------------------------------------------
-#
-# BLAS runs the GEMMs on every core, but NumPy's element-wise passes (pooling, im2col, col2im)
-# run on one: with two cores they were two thirds of a CNN step. ``split_batch`` runs such a
-# pass on both halves of the batch at once, the second half on one helper thread (NumPy
-# releases the GIL inside its loops). Each half writes only its own rows, so the results are
-# the same bits as in one piece.
-
-#: Passes over fewer elements than this stay on one thread: handing work to the helper costs
-#: some tens of microseconds, about what NumPy needs for this many float32 values.
-SPLIT_MIN_ELEMENTS = 1 << 16
-_helper = {"pool": None}
-_helper_lock = threading.Lock()
-
-
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:   # not on Linux
-        return os.cpu_count() or 1
-
-
-_CORES = _cores()
-
-
-def _executor():
-    with _helper_lock:
-        if _helper["pool"] is None:
-            _helper["pool"] = ThreadPoolExecutor(1, thread_name_prefix="nnlite-split")
-        return _helper["pool"]
-
-
-def _forget_helper():
-    # A forked child has the executor object but not its thread: start a new one on demand.
-    _helper["pool"] = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_helper)
-
-
-def split_batch(work, n, elements):
-    """Call ``work(start, stop)`` over the rows ``[0, n)``: in two halves at once when the
-    pass is large (``elements`` values in all) and two cores are free, else in one call.
-
-    ``work`` must touch only rows ``start:stop`` of the arrays it writes.
-    """
-    if (_CORES < 2 or n < 2 or elements < SPLIT_MIN_ELEMENTS
-            or threading.current_thread().name.startswith("nnlite-split")):
-        work(0, n)   # small, one core, or already on the helper (which must not wait on itself)
-        return
-    half = n // 2
-    future = _executor().submit(work, half, n)
-    try:
-        work(0, half)
-    finally:
-        future.result()

@@ -240,15 +240,10 @@ def _im2col(xp, kernel_size, strides, dilation, out_hw, ones_column, scratch):
         cols_t = scratch.buffer("cols_t", (k + int(ones_column), n * oh * ow), xp.dtype,
                                 fill=1.0)
         offsets = cols_t[:k].reshape(kh, kw, n, oh, ow)
-
-        def work(start, stop):
-            for i in range(kh):
-                for j in range(kw):
-                    y0, x0 = i * dh, j * dw
-                    offsets[i, j, start:stop] = xp[start:stop, y0:y0 + sh * (oh - 1) + 1:sh,
-                                                   x0:x0 + sw * (ow - 1) + 1:sw, 0]
-
-        _windows.split_batch(work, n, cols_t.size)   # both halves at once, see split_batch
+        for i in range(kh):
+            for j in range(kw):
+                y0, x0 = i * dh, j * dw
+                offsets[i, j] = xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, 0]
         return cols_t.T                                            # (n*oh*ow, k[+1]) view
     sn, sy, sx, sc = xp.strides
     patches = as_strided(xp, shape=(n, oh, ow, kh, kw, c),
@@ -256,11 +251,7 @@ def _im2col(xp, kernel_size, strides, dilation, out_hw, ones_column, scratch):
     # Filled with ones once; the copy below rewrites all but the last column on every call.
     cols = scratch.buffer("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
     cols6 = cols[:, :k].reshape(n, oh, ow, kh, kw, c)              # (n*oh*ow, k) as 6-D
-
-    def work(start, stop):
-        np.copyto(cols6[start:stop], patches[start:stop])
-
-    _windows.split_batch(work, n, cols.size)   # both halves at once, see split_batch
+    np.copyto(cols6, patches)
     return cols
 
 
@@ -281,21 +272,15 @@ def _col2im(grad_cols, x_shape, pads, kernel_size, strides, dilation, out_hw):
     # rather than added onto zeros, and only the rows and columns beyond it are zeroed.
     dense = (sh, sw) == (1, 1)
     grad_xp = np.empty(shape, grad_cols.dtype) if dense else np.zeros(shape, grad_cols.dtype)
-
-    def work(start, stop):
-        rows = slice(start, stop)
-        if dense:
-            grad_xp[rows, oh:] = 0
-            grad_xp[rows, :oh, ow:] = 0
-            grad_xp[rows, :oh, :ow] = grad_patches[0, 0, rows]
-        for i in range(kh):
-            for j in range(kw):
-                if dense and i == j == 0:
-                    continue
-                y0, x0 = i * dh, j * dw
-                grad_xp[rows, y0:y0 + sh * (oh - 1) + 1:sh,
-                        x0:x0 + sw * (ow - 1) + 1:sw, :] += grad_patches[i, j, rows]
-
-    # Both halves of the batch at once (see _windows.split_batch).
-    _windows.split_batch(work, n, grad_xp.size * kh * kw)
+    if dense:
+        grad_xp[:, oh:] = 0
+        grad_xp[:, :oh, ow:] = 0
+        grad_xp[:, :oh, :ow] = grad_patches[0, 0]
+    for i in range(kh):
+        for j in range(kw):
+            if dense and i == j == 0:
+                continue
+            y0, x0 = i * dh, j * dw
+            grad_xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, :] += (
+                grad_patches[i, j])
     return grad_xp[:, top:top + h, left:left + w, :]
