@@ -72,7 +72,8 @@ def test_matches_scikit_learn_pipeline_reference():
 
 def test_missing_values_are_imputed_with_a_counting_warning():
     text = "a,b,c,y\n1,,red,0\n,4,,1\n3,6,red,0\n5,8,blue,1\n"
-    with pytest.warns(UserWarning, match=r"imputed 3 missing cells \(a: 1, b: 1, c: 1\)"):
+    with pytest.warns(UserWarning, match=r"imputed 3 missing cells of the training rows "
+                                         r"\(a: 1, b: 1, c: 1\)"):
         x, y, encoder = load_csv(_csv(text), target="y", scale=None)
     assert encoder.medians == [3.0, 6.0]
     np.testing.assert_array_equal(x[:, :2], [[1, 6], [3, 4], [3, 6], [5, 8]])
