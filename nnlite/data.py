@@ -277,6 +277,8 @@ class TabularEncoder:
         text: columns to read as free text whatever their values look like.
         max_categories: most one-hot inputs per categorical column (at least 2).
         text_max_tokens: vocabulary size of each free-text column.
+        na_values: strings that mean "missing" in any column (as ``read_csv``'s); kept in
+            the state so that new rows are read the same way.
 
     Attributes (after ``fit``):
         task: the task chosen. classes: class labels (classification). numeric,
@@ -290,7 +292,8 @@ class TabularEncoder:
 
     def __init__(self, target, features=None, task="auto", scale="standard",
                  scale_target=False, dtype=None, *, exclude=None, id_columns=None, text=None,
-                 max_categories=MAX_CATEGORIES, text_max_tokens=TEXT_MAX_TOKENS):
+                 max_categories=MAX_CATEGORIES, text_max_tokens=TEXT_MAX_TOKENS,
+                 na_values=None):
         if task not in TASKS:
             raise ValueError(f"TabularEncoder: task must be one of {', '.join(TASKS)}, "
                              f"got {task!r}.")
@@ -314,6 +317,7 @@ class TabularEncoder:
         self.text_columns = _names(text)
         self.max_categories = int(max_categories)
         self.text_max_tokens = int(text_max_tokens)
+        self.na_values = _names(na_values)
         self.fitted = False
 
     # ---- fitting -----------------------------------------------------------------------
@@ -328,7 +332,7 @@ class TabularEncoder:
                 non-numeric target with ``task="regression"``.
         """
         columns = [str(c) for c in frame.columns]
-        frame = frame.set_axis(columns, axis=1)
+        frame = _missing(frame.set_axis(columns, axis=1), self.na_values)
         if self.target not in columns:
             raise ValueError(_unknown_column("target", self.target, columns))
         for kind, names in (("excluded", self.exclude), ("identifier", self.id_columns),
@@ -424,10 +428,11 @@ class TabularEncoder:
             kinds[name] = _column_kind(name, frame[name], forced_text=name in self.text_columns,
                                        guess_identifier=not listed)
         of = {kind: [c for c, (k, _, _) in kinds.items() if k == kind]
-              for kind in ("numeric", "markers", "date", "text", "categorical", "identifier",
-                           "empty")}
+              for kind in ("numeric", "comma", "markers", "date", "text", "categorical",
+                           "identifier", "empty")}
         self.identifiers = of["identifier"]
-        self.numeric = of["numeric"] + of["markers"]
+        self.numeric = of["numeric"] + of["comma"] + of["markers"]
+        self.decimal_comma = of["comma"]
         self.markers = {c: kinds[c][1] for c in of["markers"]}
         self.date_formats = {c: kinds[c][1][0] for c in of["date"]}
         self.dates = {c: kinds[c][1][1] for c in of["date"]}
@@ -442,6 +447,9 @@ class TabularEncoder:
                           "different value in every row, which can only leak or be "
                           "memorised); list them in features=[...] to use them anyway.",
                           stacklevel=3)
+        if self.decimal_comma:
+            warnings.warn(f"TabularEncoder: read {_quoted(self.decimal_comma)} as numbers "
+                          "written with a decimal comma (1,5 = 1.5).", stacklevel=3)
         if self.markers:
             _warn_markers({c: kinds[c][2] for c in of["markers"]}, "numeric columns")
         if self.dates:
@@ -480,9 +488,10 @@ class TabularEncoder:
                 scales = filled.max(axis=0) - offsets
             else:
                 offsets, scales = np.zeros(len(self.inputs)), np.ones(len(self.inputs))
-        for (name, _), offset, scale in zip(self.inputs, offsets, scales, strict=True):
+        for i, ((name, _), offset, scale) in enumerate(zip(self.inputs, offsets, scales,
+                                                           strict=True)):
             if not (math.isfinite(offset) and math.isfinite(scale)):
-                big = np.nanmax(np.abs(frame[name].to_numpy(dtype=float, na_value=np.nan)))
+                big = np.nanmax(np.abs(numbers[:, i]))
                 raise ValueError(f"TabularEncoder: column {name!r} holds values too large to "
                                  f"scale (up to {big:g}); rescale it or leave it out with "
                                  "exclude=[...] (--exclude).")
@@ -566,7 +575,8 @@ class TabularEncoder:
                 value is infinite or overflows ``dtype`` once scaled (the column is named).
         """
         self._require_fitted("transform")
-        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        frame = _missing(frame.set_axis([str(c) for c in frame.columns], axis=1),
+                         self.na_values)
         needed = [*self.numeric, *self.dates, *self.categorical, *self.text]
         absent = [c for c in needed if c not in frame.columns]
         if absent:
@@ -589,8 +599,10 @@ class TabularEncoder:
             if too_big.any():
                 row, col = np.argwhere(too_big)[0]
                 column = self.inputs[col][0]
+                value = frame[column].iloc[row]
+                value = float(value) if _is_numeric(frame[column]) else value
                 raise ValueError(f"TabularEncoder: column {column!r} holds "
-                                 f"{frame[column].iloc[row]!r} (row {row}), which overflows "
+                                 f"{value!r} (row {row}), which overflows "
                                  f"{out.dtype} once scaled; rescale the column or leave it out "
                                  "with exclude=[...] (--exclude).")
             out[:, :len(self.inputs)] = numbers
@@ -649,16 +661,25 @@ class TabularEncoder:
     def _numbers(self, frame):
         """Float64 matrix of the numeric inputs (NaN where missing) and the holes per input."""
         numbers = np.empty((len(frame), len(self.inputs)))
-        holes = []
+        holes, not_numbers = [], {}
         for i, (column, part) in enumerate(self.inputs):
             values = frame[column]
             if part is None:
-                values = _to_numbers(values.to_frame(), self.markers.get(column, ()))[:, 0]
+                values, bad = _coerce_numbers(values, self.markers.get(column, ()),
+                                              column in self.decimal_comma)
+                if bad:
+                    not_numbers[column] = bad
                 _check_finite_column(values, f"column {column!r}")
             else:
                 values = _date_part(_parse_dates(values, self.date_formats[column]), part)
             numbers[:, i] = values
             holes.append(int(np.isnan(values).sum()))
+        if not_numbers:
+            total = sum(sum(found.values()) for found in not_numbers.values())
+            detail = "; ".join(f"{c}: " + ", ".join(f"{v!r} x{k}" for v, k in found.items())
+                               for c, found in not_numbers.items())
+            warnings.warn(f"TabularEncoder: read {total} cell{'s' * (total != 1)} of numeric "
+                          f"columns that hold no number as missing ({detail}).", stacklevel=3)
         return numbers, holes
 
     def transform_target(self, frame) -> np.ndarray:
@@ -676,7 +697,7 @@ class TabularEncoder:
                 raise ValueError(_unknown_column("target", self.target,
                                                  [str(c) for c in frame.columns]))
             frame = frame[self.target]
-        values = pd.Series(frame)
+        values = _missing(pd.Series(frame), self.na_values)
         if self.task == "regression" and not _is_numeric(values):
             numbers, _, _ = _numbers_with_markers(values)
             values = values if numbers is None else numbers
@@ -710,12 +731,12 @@ class TabularEncoder:
               "feature_names", "classes", "target_offset", "target_scale", "exclude",
               "id_columns", "text_columns", "max_categories", "text_max_tokens",
               "identifiers", "markers", "dates", "date_formats", "inputs", "infrequent",
-              "text", "vectorizers")
+              "text", "vectorizers", "na_values", "decimal_comma")
     #: What a version-1 state (before column kinds) means for the keys added since.
     _V1_DEFAULTS = {"exclude": [], "id_columns": [], "text_columns": [],
                     "max_categories": 10**9, "text_max_tokens": TEXT_MAX_TOKENS,
                     "identifiers": [], "markers": {}, "dates": {}, "date_formats": {},
-                    "text": [], "vectorizers": []}
+                    "text": [], "vectorizers": [], "na_values": [], "decimal_comma": []}
 
     def to_dict(self) -> dict:
         """Return the fitted state as a JSON-ready dict (lists, strings and numbers only)."""
@@ -802,7 +823,7 @@ def load_csv(path_or_buffer, target, features=None, task="auto", scale="standard
                      na_values=na_values)
     encoder = TabularEncoder(target, features, task, scale, scale_target, dtype,
                              exclude=exclude, id_columns=id_columns, text=text,
-                             max_categories=max_categories)
+                             max_categories=max_categories, na_values=na_values)
     x, y = encoder.fit_transform(frame)
     return Dataset(x, y, encoder)
 
@@ -922,6 +943,9 @@ def _column_kind(name, column, forced_text=False, guess_identifier=True):
         return "numeric", None, None
     if guess_identifier and unique and named_id:
         return "identifier", None, None
+    text = _as_str(values.iloc[:2000]).str.strip()
+    if text.str.fullmatch(r"[+-]?\d+(,\d+)?").all() and text.str.contains(",").any():
+        return "comma", None, None
     numbers, markers, counts = _numbers_with_markers(column)
     if numbers is not None:
         return "markers", markers, counts
@@ -984,7 +1008,9 @@ def _date_format(values):
     candidates = []
     for value in sample.iloc[:20]:
         for dayfirst in (False, True):
-            fmt = guess_datetime_format(value, dayfirst=dayfirst)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # dayfirst=True on a year-first date
+                fmt = guess_datetime_format(value, dayfirst=dayfirst)
             if fmt is not None and fmt not in candidates:
                 candidates.append(fmt)
     best, parsed_best = None, 0.0
@@ -1027,7 +1053,7 @@ def _check_finite_column(values, what):
     infinite = np.isinf(values)
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
-        raise ValueError(f"TabularEncoder: {what} holds {values[row]!r} (row {row}); "
+        raise ValueError(f"TabularEncoder: {what} holds {float(values[row])!r} (row {row}); "
                          "infinite values cannot be used; replace them or leave the column "
                          "out with exclude=[...] (--exclude).")
 
@@ -1039,6 +1065,11 @@ def _is_numeric(column: pd.Series) -> bool:
 def _as_str(column: pd.Series) -> pd.Series:
     """The values as strings, missing cells kept missing."""
     return column.astype(str).where(column.notna())
+
+
+def _missing(data, na_values):
+    """``data`` with the ``na_values`` strings replaced by missing values."""
+    return data.replace(na_values, np.nan) if na_values else data
 
 
 def _names(names):
@@ -1077,6 +1108,22 @@ def _to_numbers(frame: pd.DataFrame, markers=()) -> np.ndarray:
                                  "na_values=[...] (--na-values).") from exc
         columns.append(column.to_numpy(dtype=float, na_value=np.nan))
     return np.column_stack(columns)
+
+
+def _coerce_numbers(column, markers=(), decimal_comma=False):
+    """Float64 values of ``column`` and the counts of cells that are neither numbers nor
+    ``markers`` (both read as missing)."""
+    if _is_numeric(column):
+        return column.to_numpy(dtype=float, na_value=np.nan), {}
+    text = _as_str(column).str.strip()
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False)
+    if markers:
+        text = text.mask(text.isin(list(markers)))
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = text.notna() & numbers.isna()
+    found = {str(k): int(v) for k, v in text[bad].value_counts().items()} if bad.any() else {}
+    return numbers.to_numpy(dtype=float, na_value=np.nan), found
 
 
 def _float_array(x):
