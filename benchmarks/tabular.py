@@ -113,8 +113,9 @@ def _baselines(classify, seed):
             "forest": RandomForestRegressor(random_state=seed)}
 
 
-def run_one(path, target, seed, folder):
-    """Train with ``nnlite train`` on ``path``; return its scores and the baselines'."""
+def run_one(path, target, seed, folder, extra=()):
+    """Train with ``nnlite train`` on ``path`` (plus ``extra`` options); return its scores
+    and the baselines'."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, r2_score
 
@@ -127,7 +128,8 @@ def run_one(path, target, seed, folder):
     start = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["train", str(path), "--target", target, "--seed", str(seed),
-                         "--out", str(model_path), "--no-baselines", "--verbose", "0"])
+                         "--out", str(model_path), "--no-baselines", "--verbose", "0",
+                         *extra])
     seconds = time.perf_counter() - start
     if code != 0:
         raise RuntimeError(f"nnlite train failed on {path}: {err.getvalue().strip()}")
@@ -172,6 +174,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", default=None, help="data set names to run")
     parser.add_argument("--no-write", dest="write", action="store_false",
                         help="print the table without writing docs/benchmarks.md")
+    parser.add_argument("--train-args", default="",
+                        help="extra options for nnlite train, e.g. '--hidden 32' (the table "
+                             "is then not written)")
     args = parser.parse_args(argv)
     rows, skipped, results = [], [], {}
     with tempfile.TemporaryDirectory() as folder:
@@ -185,7 +190,8 @@ def main(argv=None) -> int:
                 continue
             path = Path(folder) / f"{name}.csv"
             frame.to_csv(path, index=False)
-            per_seed = [run_one(path, target, seed, folder) for seed in args.seeds]
+            per_seed = [run_one(path, target, seed, folder, args.train_args.split())
+                        for seed in args.seeds]
             info = per_seed[0][2]
             mean = {k: statistics.fmean(s[0][k] for s in per_seed) for k in per_seed[0][0]}
             spread = statistics.pstdev(s[0]["nnlite"] for s in per_seed)
@@ -201,7 +207,7 @@ def main(argv=None) -> int:
     for line in skipped:
         print(f"skipped: {line}")
     save_json("tabular", {"seeds": args.seeds, "results": results, "skipped": skipped})
-    if args.write and not args.only:
+    if args.write and not args.only and not args.train_args:
         _write_doc(table, skipped)
     return 0
 

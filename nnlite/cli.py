@@ -83,10 +83,10 @@ def _train(args) -> int:
     frame = encoder.prepare(frame)
     classify = encoder.task == "classification"
     train, test = _split(frame, args.target if classify else None, args.test_size, args.seed)
-    encoder.fit(frame.iloc[train])
+    encoder.fit(frame.iloc[train], targets=frame[args.target])
     # One pass over the whole table, so that imputed cells and unseen categories are
     # reported once, for the file; the statistics come from the training rows only.
-    x = encoder.transform(frame, name=f"{args.data}")
+    x = encoder.transform(frame, name=repr(str(args.data)))
     y = encoder.transform_target(frame)
     x_train, y_train, x_test, y_test = x[train], y[train], x[test], y[test]
     del x
@@ -191,7 +191,7 @@ def _evaluate(args) -> int:
     frame = _read(args.data, args, encoder.na_values)
     _check_column(frame, target, args.data)
     frame = frame[frame[target].notna()]
-    x, y = encoder.transform(frame, name=str(args.data)), encoder.transform_target(frame)
+    x, y = encoder.transform(frame, name=repr(str(args.data))), encoder.transform_target(frame)
     y_pred = model.predict(x)
     print(f"{args.data}: {len(frame)} rows with a {target!r} value.")
     if encoder.task == "classification":
@@ -224,7 +224,7 @@ def _predict(args) -> int:
     if not ids:
         # Carry the identifiers the model was told about, or found, so rows can be matched.
         ids = [c for c in [*encoder.id_columns, *encoder.identifiers] if c in frame.columns]
-    output = model.predict(encoder.transform(frame, name=str(args.data)))
+    output = model.predict(encoder.transform(frame, name=repr(str(args.data))))
     result = pd.DataFrame({name: frame[name].to_numpy() for name in ids})
     result[f"predicted_{encoder.target}"] = encoder.inverse_transform_target(
         _to_target(output, classify))

@@ -382,8 +382,14 @@ class TabularEncoder:
         self.features, self.task = features, task
         return frame
 
-    def fit(self, frame: pd.DataFrame) -> "TabularEncoder":
+    def fit(self, frame: pd.DataFrame, targets=None) -> "TabularEncoder":
         """Learn column kinds, imputation values, scales, categories and classes from ``frame``.
+
+        Args:
+            frame: the training rows.
+            targets: the target column of the whole table, when ``frame`` is part of it:
+                classes are learned from it, so that a rare class that fell in the test
+                rows only is still a known class.
 
         Raises:
             ValueError: as ``prepare``; for a numeric column holding an infinite value or
@@ -410,6 +416,8 @@ class TabularEncoder:
         self.classes, self.target_offset, self.target_scale = None, 0.0, 1.0
         target = frame[self.target]
         if self.task == "classification":
+            if targets is not None:
+                target = _missing(pd.Series(targets), self.na_values).dropna()
             self.classes = LabelEncoder().fit(_class_values(target)).classes_.tolist()
         elif self.scale_target:
             scaler = StandardScaler().fit(_to_numbers(target.to_frame()))
@@ -431,7 +439,8 @@ class TabularEncoder:
               for kind in ("numeric", "comma", "markers", "date", "text", "categorical",
                            "identifier", "empty")}
         self.identifiers = of["identifier"]
-        self.numeric = of["numeric"] + of["comma"] + of["markers"]
+        self.numeric = [c for c in self.features if kinds[c][0] in ("numeric", "comma",
+                                                                      "markers")]
         self.decimal_comma = of["comma"]
         self.markers = {c: kinds[c][1] for c in of["markers"]}
         self.date_formats = {c: kinds[c][1][0] for c in of["date"]}
@@ -577,8 +586,8 @@ class TabularEncoder:
         self._require_fitted("transform")
         frame = _missing(frame.set_axis([str(c) for c in frame.columns], axis=1),
                          self.na_values)
-        needed = [*self.numeric, *self.dates, *self.categorical, *self.text]
-        absent = [c for c in needed if c not in frame.columns]
+        needed = {*self.numeric, *self.dates, *self.categorical, *self.text}
+        absent = [c for c in self.features if c in needed and c not in frame.columns]
         if absent:
             raise ValueError(f"TabularEncoder: the data lacks feature columns "
                              f"{', '.join(map(repr, absent))}; it has "

@@ -365,7 +365,7 @@ def test_dates_become_numbers_and_an_unseen_date_is_not_zeros():
 
 def test_question_marks_in_a_numeric_column_are_missing_not_categories():
     (x, _, encoder), messages = _load("markers.csv", target="mpg")
-    assert encoder.numeric == ["weight", "horsepower"] and encoder.categorical == ["origin"]
+    assert encoder.numeric == ["horsepower", "weight"] and encoder.categorical == ["origin"]
     line = _one(messages, "markers")
     assert "'horsepower': '?' x2, '-' x1, 'n/a' x1" in line
     assert "imputed 4 missing cells of the training rows (horsepower: 4)" in _one(
