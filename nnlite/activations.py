@@ -45,6 +45,10 @@ class Activation:
     """Base class: subclasses set ``name`` and write ``forward`` and ``backward``."""
 
     name = "activation"
+    #: True when ``max(f(a), f(b)) == f(max(a, b))`` exactly, with the gradient reaching the
+    #: same element (or none): then a max-pool may run before the activation, on fewer values.
+    #: Only for functions with no ties created by rounding, so only ReLU sets it.
+    commutes_with_max = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -107,6 +111,7 @@ class ReLU(Activation):
     """``y = max(x, 0)``; the derivative at 0 is taken as 0, as PyTorch and Keras do."""
 
     name = "relu"
+    commutes_with_max = True
 
     def forward(self, x):
         # Against an array of zeros NumPy's maximum runs its SIMD loop; against the scalar 0

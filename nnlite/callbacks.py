@@ -1,11 +1,16 @@
 """Callbacks: hooks that ``Sequential.fit`` calls around epochs and batches.
 
-The protocol: ``fit`` calls ``set_model(model)`` once, then ``on_train_begin(logs)``, and for
-each epoch ``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)`` after every
-batch, ``on_epoch_end(epoch, logs)`` and finally ``on_train_end(logs)``. ``logs`` is a dict:
-for a batch, the running ``loss`` and metrics of the epoch so far; for an epoch, the epoch's
-``loss``, metrics and ``val_`` entries. Setting ``model.stop_training = True`` ends ``fit``
-after the current epoch.
+The protocol: ``fit`` calls ``set_model(model)`` and ``set_params(params)`` once, then
+``on_train_begin(logs)``, and for each epoch ``on_epoch_begin(epoch, logs)``,
+``on_batch_end(batch, logs)`` after every batch, ``on_epoch_end(epoch, logs)``, and finally
+``on_train_end(logs)``, which runs however training ends (also on an error or Ctrl-C), so a
+callback can always clean up there. ``params`` describes the run: ``epochs``, ``steps`` (batches
+per epoch), ``batch_size``, ``samples``, ``verbose``, ``do_validation`` and ``metrics`` (the
+names logged, ``loss`` first). ``epoch`` and ``batch`` arguments count from 0, as in Keras;
+what callbacks show or write for people (progress, file names, CSV rows) counts from 1.
+``logs`` is a dict: for a batch, the running ``loss`` and metrics of the epoch so far; for
+an epoch, the epoch's ``loss``, metrics and ``val_`` entries. Setting
+``model.stop_training = True`` ends ``fit`` after the current epoch.
 """
 
 import math
@@ -15,15 +20,22 @@ import weakref
 
 import numpy as np
 
+from nnlite._utils import non_negative_int
+
 
 class Callback:
     """Base class with empty hooks; override the ones you need."""
 
     def __init__(self):
         self.model = None
+        self.params: dict = {}
 
     def set_model(self, model):
         self.model = model
+
+    def set_params(self, params: dict):
+        """Receive the run's settings (see the module docstring) before training starts."""
+        self.params = dict(params)
 
     def on_train_begin(self, logs=None):
         pass
@@ -89,8 +101,8 @@ class ProgressBar(Callback):
     _open_bars: "weakref.WeakSet" = weakref.WeakSet()
 
     def on_train_begin(self, logs=None):
-        self.epochs = self.model._fit_state["epochs"]
-        self.steps = self.model._fit_state["steps"]
+        self.epochs = self.params.get("epochs")
+        self.steps = self.params.get("steps")
         for bar in list(ProgressBar._open_bars):
             bar.close()
         ProgressBar._open_bars.clear()
@@ -183,7 +195,7 @@ class EarlyStopping(_Monitor):
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
                  restore_best_weights=False):
         super().__init__(monitor, mode, min_delta)
-        self.patience = _count("EarlyStopping", "patience", patience)
+        self.patience = non_negative_int("EarlyStopping", "patience", patience)
         self.restore_best_weights = bool(restore_best_weights)
         self.wait = 0
         self.best_epoch = None
@@ -283,7 +295,7 @@ class ReduceLROnPlateau(_Monitor):
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}.")
         self.factor = float(factor)
         self.cooldown, self.min_lr = int(cooldown), float(min_lr)
-        self.patience = _count("ReduceLROnPlateau", "patience", patience)
+        self.patience = non_negative_int("ReduceLROnPlateau", "patience", patience)
         self.wait = self.cooldown_left = 0
 
     def on_train_begin(self, logs=None):
@@ -309,7 +321,9 @@ class ReduceLROnPlateau(_Monitor):
 
 
 class CSVLogger(Callback):
-    """Write one CSV row per epoch (epoch number and every log value) to ``filename``.
+    """Write one CSV row per epoch (epoch number, from 1, and every log value) to ``filename``.
+
+    The file is flushed after every row and closed when training ends, however it ends.
 
     Args:
         filename: path of the CSV file.
@@ -333,7 +347,7 @@ class CSVLogger(Callback):
             self._keys = sorted(logs)
             if self._file.tell() == 0:
                 csv.writer(self._file).writerow(["epoch", *self._keys])
-        csv.writer(self._file).writerow([epoch, *(logs.get(k, "") for k in self._keys)])
+        csv.writer(self._file).writerow([epoch + 1, *(logs.get(k, "") for k in self._keys)])
         self._file.flush()
 
     def on_train_end(self, logs=None):
@@ -341,12 +355,6 @@ class CSVLogger(Callback):
             self._file.close()
             self._file = None
 
-
-
-def _count(owner, name, value):
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{owner}: {name} must be a non-negative int, got {value!r}.")
-    return int(value)
 
 
 def _zero_width_terminal(stream):

@@ -33,14 +33,18 @@ class Loss:
     sums_last_axis = False
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        """Return ``sum(w * l_i) / sum(w)`` as a Python float."""
+        """Return ``sum(w * l_i) / sum(w)`` as a Python float.
+
+        ``sample_weight`` is ``(n,)``, one weight per sample, or ``(n, t)``, one per
+        position of a sequence output (a model gives padded steps weight 0).
+        """
         y_true = self._check(y_true, y_pred)
-        per_element = self._elementwise(y_true, y_pred).reshape(len(y_pred), -1)
-        per_sample = per_element[:, 0] if per_element.shape[1] == 1 else per_element.mean(axis=1)
+        per_element = self._elementwise(y_true, y_pred)
         if sample_weight is None:
-            return float(per_sample.mean())
-        weight = np.asarray(sample_weight, dtype=per_sample.dtype)
-        return float((weight * per_sample).sum() / weight.sum())
+            return float(per_element.reshape(len(y_pred), -1).mean(axis=1).mean())
+        weight = np.asarray(sample_weight, dtype=y_pred.dtype)
+        per_unit = per_element.reshape(*weight.shape, -1).mean(axis=-1)
+        return float((weight * per_unit).sum() / weight.sum())
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """Return d(loss) / d(y_pred), shaped and typed like ``y_pred``."""
@@ -50,14 +54,14 @@ class Loss:
 
     def reduce_gradient(self, grad, sample_weight=None):
         """Scale a per-element derivative into the derivative of the reduced batch loss."""
-        n = len(grad)
-        per_sample_count = grad[0].size // (grad.shape[-1] if self.sums_last_axis else 1)
+        lead = 1 if sample_weight is None else np.ndim(sample_weight)
+        count = grad[(0,) * lead].size // (grad.shape[-1] if self.sums_last_axis else 1)
         if sample_weight is None:
-            grad *= 1.0 / (n * per_sample_count)
+            grad *= 1.0 / (len(grad) * count)
             return grad
         weight = np.asarray(sample_weight, dtype=grad.dtype)
-        scale = weight / (weight.sum() * per_sample_count)
-        grad *= scale.reshape((n,) + (1,) * (grad.ndim - 1))
+        scale = weight / (weight.sum() * count)
+        grad *= scale.reshape(weight.shape + (1,) * (grad.ndim - lead))
         return grad
 
     def one_hot_targets(self, y_true, y_pred):

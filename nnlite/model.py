@@ -4,26 +4,40 @@ import math
 import signal
 import threading
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
 from nnlite import activations, config
 from nnlite import losses as losses_module
+from nnlite import metrics as metrics_module
 from nnlite import optimizers as optimizers_module
+from nnlite._utils import fraction, non_negative_int, positive_int
 from nnlite.callbacks import Callback, History, ProgressBar
-from nnlite.layers.base import Layer
-from nnlite.layers.conv import Conv2D, MaxPool2D
+from nnlite.layers.base import Layer, get_layer_class
 
 
 class TrainingDivergedError(RuntimeError, FloatingPointError):
     """Raised by ``fit`` when a batch's loss is NaN or infinite."""
 
 
-def _relu_before_pool(layers):
-    """Indices of the Conv2D layers with ReLU whose next layer is a MaxPool2D."""
-    return {i for i, (layer, after) in enumerate(zip(layers[:-1], layers[1:], strict=True))
-            if isinstance(layer, Conv2D) and type(layer.activation) is activations.ReLU
-            and isinstance(after, MaxPool2D)}
+class _Step(NamedTuple):
+    """How the model runs one layer in a pass, planned once from the layers' capabilities."""
+
+    defer: bool           # forward(activate=False): the next layer applies the activation
+    absorb: object        # forward(activation=...): apply the previous layer's activation
+
+
+class _Run(NamedTuple):
+    """One ``fit`` call's checked data and settings."""
+
+    x: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray | None
+    validation: tuple | None
+    batch_size: int
+    steps: int
+    shuffle: bool
 
 
 class Sequential:
@@ -34,6 +48,11 @@ class Sequential:
         input_shape: shape of one sample (no batch axis); when given the model is built at
             once, otherwise on the first call of ``fit``, ``predict`` or ``build``.
         name: the model's name, shown by ``summary``.
+
+    Attributes:
+        preprocessing: None, or an object (such as ``nnlite.text.TextVectorizer``) that
+            ``predict`` and ``evaluate`` apply to raw input (strings) first; saved with the
+            model.
 
     >>> import numpy as np, nnlite
     >>> from nnlite.layers import Dense
@@ -50,10 +69,16 @@ class Sequential:
         self.layers: list[Layer] = []
         self.loss = self.optimizer = None
         self.metrics: list[str] = []
+        self._metric_objects: list = []
         self.stop_training = False
         self.history = None
         self.metadata: dict = {}
+        self.preprocessing = None
         self._input_shape = None
+        self._plan: list[_Step] | None = None
+        if layers is not None and not isinstance(layers, list | tuple):
+            raise TypeError(f"Sequential: layers must be a list of Layer objects, got "
+                            f"{type(layers).__name__}.")
         for layer in layers or []:
             self.add(layer)
         if input_shape is None and self.layers:
@@ -76,21 +101,51 @@ class Sequential:
             raise ValueError(f"Sequential: layer name {layer.name!r} is used twice; "
                              "give each layer a unique name.")
         self.layers.append(layer)
+        self._plan = None
 
     def build(self, input_shape) -> None:
-        """Build every layer for samples of ``input_shape`` (batch axis excluded)."""
-        shape = tuple(int(d) for d in input_shape)
-        self._input_shape = shape
-        for layer in self.layers:
-            if not layer.built:
-                layer.build(shape)
-            elif layer.input_shape != shape:
-                raise ValueError(
-                    f"{type(layer).__name__} {layer.name!r} was built for input shape "
-                    f"{(None, *layer.input_shape)}, but the layer before it gives "
-                    f"{(None, *shape)}."
-                )
-            shape = tuple(layer.output_shape(shape))
+        """Build every layer for samples of ``input_shape`` (batch axis excluded).
+
+        Raises:
+            ValueError: when a layer cannot take the shape it would get; no layer is left
+                built by a failed call.
+        """
+        try:
+            shape = tuple(int(d) for d in input_shape)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Sequential.build: input_shape must be a tuple of ints, got "
+                             f"{input_shape!r}.") from exc
+        self._build_layers(shape, first_input=None)
+
+    def _build_layers(self, shape, first_input):
+        """Check and build the layers in order for samples of ``shape``; return the layers
+        built by this call (a failure unbuilds them and re-raises)."""
+        built_now, start = [], shape
+        try:
+            for i, layer in enumerate(self.layers):
+                if i == 0 and first_input is not None:
+                    layer._check_input(first_input)
+                else:
+                    _check_shape(layer, shape)
+                if not layer.built:
+                    try:
+                        layer.build_checked(shape)
+                    except (IndexError, TypeError, ZeroDivisionError) as exc:
+                        raise ValueError(f"{type(layer).__name__} {layer.name!r} cannot take "
+                                         f"input of shape {(None, *shape)}: {exc}.") from exc
+                    built_now.append(layer)
+                elif layer.input_shape != shape:
+                    raise ValueError(
+                        f"{type(layer).__name__} {layer.name!r} was built for input shape "
+                        f"{(None, *layer.input_shape)}, but the layer before it gives "
+                        f"{(None, *shape)}.")
+                shape = tuple(layer.output_shape(shape))
+        except BaseException:
+            _unbuild(built_now)
+            raise
+        self._input_shape = tuple(int(d) for d in start)
+        self._plan = _plan(self.layers)
+        return built_now
 
     @property
     def built(self) -> bool:
@@ -103,27 +158,45 @@ class Sequential:
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
+    def output_shape(self) -> tuple | None:
+        """The output shape of one sample (batch axis excluded), or None before building."""
+        if not self.built or self._input_shape is None:
+            return None
+        shape = self._input_shape
+        for layer in self.layers:
+            shape = tuple(layer.output_shape(shape))
+        return shape
+
     # ---- forward and backward ----------------------------------------------------------
 
     def forward(self, x, training=False):
         """Run ``x`` through every layer and return the output.
 
-        A Conv2D with ReLU followed by MaxPool2D runs as one step: the ReLU is applied after
-        the pooling, on a quarter of the values. The outputs and gradients are the same as
-        layer by layer (ReLU is monotone, and its gradient is 0 where the maximum is not
-        positive either way); each layer's ``backward`` knows from its cache which it did.
+        The pass follows the plan made when the model was built (see ``_plan``): a layer that
+        can hand its activation to a max-pool after it does so, which gives the same outputs
+        and gradients on a quarter of the values.
         """
-        moved = _relu_before_pool(self.layers)
-        for i, layer in enumerate(self.layers):
-            if i in moved:
-                x = layer(x, training=training, activate=False)
-            elif i - 1 in moved:
-                x = layer(x, training=training, activation=self.layers[i - 1].activation)
-            else:
-                x = layer(x, training=training)
-        return x
+        return self._forward(x, training)[0]
 
     __call__ = forward
+
+    def _forward(self, x, training):
+        """Return the output and the mask that reaches it (None without masking layers)."""
+        plan = self._plan if self._plan is not None else _plan(self.layers)
+        mask = None
+        for layer, step in zip(self.layers, plan, strict=True):
+            layer.prepare(x)
+            if step.defer:
+                y = layer.forward(x, training=training, activate=False)
+            elif step.absorb is not None:
+                y = layer.forward(x, training=training, activation=step.absorb)
+            elif layer.supports_masking:
+                y = layer.forward(x, training=training, mask=mask)
+            else:
+                y = layer.forward(x, training=training)
+            mask = layer.compute_mask(x, mask)
+            x = y
+        return x, mask
 
     def backward(self, grad_output, fused=False, input_grad=True):
         """Backpropagate ``grad_output`` through every layer, filling each layer's ``grads``.
@@ -131,58 +204,52 @@ class Sequential:
         Args:
             grad_output: d(loss)/d(output), or d(loss)/d(pre-activation of the last layer)
                 when ``fused`` is True.
+            fused: the gradient is already taken through the last layer's activation.
             input_grad: also compute the gradient w.r.t. the model's input. Training does
-                not need it, and skipping it saves the first layer's largest product.
+                not need it, and a first layer that ``skips_input_grad`` then saves its
+                largest product.
 
         Returns:
             The gradient w.r.t. the model's input, or None when it was not asked for or the
             first layer takes integer ids.
         """
-        self.layers[0].needs_input_grad = input_grad
         grad = grad_output
-        for i, layer in enumerate(reversed(self.layers)):
-            grad = layer.backward(grad, fused=True) if (fused and i == 0) else layer.backward(grad)
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            skip = i == 0 and not input_grad and self.layers[0].skips_input_grad
+            grad = _backward_one(self.layers[i], grad, fused and i == last, skip)
             if grad is None:
                 break
-        return grad
-
-    def _uses_fused_gradient(self) -> bool:
-        # The single place where the stable p - y gradient is chosen. Valid pairs, when the
-        # last layer applies the activation itself and the loss takes probabilities:
-        #   sigmoid + binary_crossentropy                 -> p - y
-        #   softmax + categorical_crossentropy            -> sum(y) * p - y  (p - y for one-hot)
-        #   softmax + sparse_categorical_crossentropy     -> p - one_hot(y)
-        last = self.layers[-1]
-        if not last.fusable or getattr(self.loss, "from_logits", True):
-            return False
-        act = type(last.activation)
-        if isinstance(self.loss, losses_module.BinaryCrossentropy):
-            return act is activations.Sigmoid
-        if isinstance(self.loss, losses_module.CategoricalCrossentropy):
-            return act is activations.Softmax
-        return False
+        return grad if input_grad else None
 
     def _loss_and_gradients(self, x, y, sample_weight=None, training=True, input_grad=False):
         """Forward, loss and backward on one batch; returns (loss, y_pred, input gradient)."""
-        y_pred = self.forward(x, training=training)
-        loss = self.loss(y, y_pred, sample_weight)
+        y_pred, mask = self._forward(x, training)
+        weight = _mask_weights(mask, y_pred, sample_weight)
+        loss = self.loss(y, y_pred, weight)
         if not math.isfinite(loss):
             return loss, y_pred, None
-        if self._uses_fused_gradient():
+        if _fused_gradient_applies(self.layers[-1], self.loss):
+            # The single place where the stable p - y gradient is used. Valid pairs, when the
+            # last layer applies the activation itself and the loss takes probabilities:
+            #   sigmoid + binary_crossentropy                 -> p - y
+            #   softmax + categorical_crossentropy            -> sum(y) * p - y  (p - y one-hot)
+            #   softmax + sparse_categorical_crossentropy     -> p - one_hot(y)
             targets = self.loss.one_hot_targets(y, y_pred)
             if isinstance(self.loss, losses_module.CategoricalCrossentropy):
                 grad = y_pred * targets.sum(axis=-1, keepdims=True) - targets
             else:
                 grad = y_pred - targets
-            grad = self.loss.reduce_gradient(grad, sample_weight)
+            grad = self.loss.reduce_gradient(grad, weight)
             return loss, y_pred, self.backward(grad, fused=True, input_grad=input_grad)
-        grad = self.loss.gradient(y, y_pred, sample_weight)
+        grad = self.loss.gradient(y, y_pred, weight)
         return loss, y_pred, self.backward(grad, input_grad=input_grad)
 
     def compute_loss(self, x, y, sample_weight=None) -> float:
         """Return the compiled loss of the model on ``(x, y)``, in inference mode."""
         self._require_compiled("compute_loss")
-        return self.loss(y, self.forward(x, training=False), sample_weight)
+        y_pred, mask = self._forward(x, training=False)
+        return self.loss(y, y_pred, _mask_weights(mask, y_pred, sample_weight))
 
     def compute_gradients(self, x, y, sample_weight=None, training=True):
         """Fill every layer's ``grads`` with d(loss)/d(param) on one batch, without updating.
@@ -202,31 +269,42 @@ class Sequential:
             optimizer: name (``"sgd"``, ``"adam"``, ``"rmsprop"``) or Optimizer object.
             loss: name (``"mse"``, ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
                 ``"sparse_categorical_crossentropy"``) or Loss object.
-            metrics: list of ``"accuracy"`` (kind chosen from the loss), ``"mse"``, ``"mae"``.
+            metrics: names from ``nnlite.metrics`` (``"accuracy"``, whose kind follows the
+                loss, ``"mse"``, ``"mae"``) or Metric objects.
         """
         if loss is None:
             raise ValueError("compile() needs a loss, e.g. loss='mse' or "
                              "loss='sparse_categorical_crossentropy'.")
+        if isinstance(metrics, str | metrics_module.Metric):
+            metrics = [metrics]
+        if metrics is not None and not isinstance(metrics, list | tuple):
+            raise TypeError(f"compile: metrics must be a list of names, got {metrics!r}.")
+        resolved = [metrics_module.get(m) for m in metrics or []]
         self.loss = losses_module.get(loss)
         self.optimizer = optimizers_module.get(optimizer)
-        if isinstance(metrics, str):
-            metrics = [metrics]
-        for metric in metrics or []:
-            if metric not in _METRICS:
-                from nnlite._utils import lookup
-
-                lookup(dict.fromkeys(_METRICS), metric, "metric")
-        self.metrics = [_CANONICAL.get(m, m) for m in metrics or []]
+        self.metrics = [m.name for m in resolved]
+        self._metric_objects = resolved
 
     def train_on_batch(self, x, y, sample_weight=None) -> float:
-        """Run one optimizer step on ``(x, y)`` and return the batch loss (before the step)."""
+        """Run one optimizer step on ``(x, y)`` and return the batch loss (before the step).
+
+        A batch whose sample weights sum to 0 makes no update and returns 0.0.
+        """
         self._require_compiled("train_on_batch")
-        x, y = self._check_xy(x, y, "train_on_batch")
-        loss, _, _ = self._loss_and_gradients(x, y, sample_weight)
+        built_now = []
+        try:
+            x, y, built_now = self._check_xy(x, y, "train_on_batch")
+            weights = self._sample_weights(y, len(x), sample_weight, None, "train_on_batch",
+                                           allow_all_zero=True)
+        except BaseException:
+            _unbuild(built_now)
+            raise
+        loss = self._train_step(x, y, weights)
+        if loss is None:
+            return 0.0
         if not math.isfinite(loss):
             raise TrainingDivergedError(f"train_on_batch: the loss is {loss}; "
                                         "weights were not updated.")
-        self.optimizer.step(self.layers)
         return loss
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
@@ -246,159 +324,228 @@ class Sequential:
             callbacks: list of Callback objects.
             verbose: 0 silent, 1 one progress bar per epoch, 2 one line per epoch.
             sample_weight: per-sample weights ``(n,)``; a batch's loss is
-                ``sum(w * l) / sum(w)``.
+                ``sum(w * l) / sum(w)``; a batch whose weights sum to 0 is skipped.
             class_weight: dict from class index to weight, turned into per-sample weights.
+            initial_epoch: epoch to start from (to resume a run).
 
         Returns:
             A History whose ``history`` dict holds one value per epoch for each log.
 
         Raises:
             RuntimeError: before ``compile``.
-            ValueError: for mismatched lengths, non-finite values or bad targets.
+            ValueError: for mismatched lengths, non-finite values, bad targets or settings;
+                nothing is built or changed then.
             TrainingDivergedError: when a batch's loss is NaN or infinite; the weights are
                 those from before that batch.
+
+        Every callback's ``on_train_end`` runs however ``fit`` ends: normally, stopped early,
+        interrupted (Ctrl-C, or a KeyboardInterrupt raised in a callback: ``fit`` then
+        returns the History so far) or on an error (which is raised after them).
         """
         self._require_compiled("fit")
-        x, y = self._check_xy(x, y, "fit")
-        weights = self._sample_weights(y, len(x), sample_weight, class_weight)
-        if validation_data is None and validation_split:
-            x, y, weights, validation_data = self._split_validation(x, y, weights,
-                                                                    validation_split)
-        if validation_data is not None:
-            validation_data = self._check_validation(validation_data)
-        if not isinstance(batch_size, int | np.integer) or batch_size < 1:
-            raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}.")
-
-        n = len(x)
-        steps = math.ceil(n / batch_size)
-        history = History()
-        callback_list = [ProgressBar(verbose)] if verbose else []
-        for callback in callbacks or []:
-            if not isinstance(callback, Callback):
-                raise TypeError(f"fit: callbacks must be Callback objects, got {callback!r}.")
-            callback_list.append(callback)
-        # History goes last so that it records what other callbacks add to an epoch's logs
-        # (the learning_rate of the schedulers).
-        callback_list.append(history)
-        self.history = history
-        self.stop_training = False
-        self._fit_state = {"epochs": epochs, "steps": steps}
+        run, callback_list = self._prepare_fit(
+            x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks,
+            verbose, sample_weight, class_weight, initial_epoch)
+        history = callback_list[-1]
+        self.history, self.stop_training = history, False
+        params = {"epochs": int(epochs), "steps": run.steps, "verbose": verbose,
+                  "batch_size": run.batch_size, "samples": len(run.x),
+                  "do_validation": run.validation is not None,
+                  "metrics": ["loss", *self.metrics]}
         for callback in callback_list:
             callback.set_model(self)
-            callback.on_train_begin({})
-
-        rng = config.get_rng()
-        # Shuffled batches are gathered into one reused buffer instead of a new array each.
-        buffer = np.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype) if shuffle else None
-        interrupted = _InterruptFlag()
-        with interrupted:
-            for epoch in range(initial_epoch, epochs):
-                for callback in callback_list:
-                    callback.on_epoch_begin(epoch, {})
-                order = rng.permutation(n) if shuffle else None
-                totals = _RunningMeans()
-                for step in range(steps):
-                    index = slice(step * batch_size, (step + 1) * batch_size)
-                    if order is None:
-                        x_batch = x[index]  # a view: no copy when visiting in order
-                    else:
-                        index = order[index]
-                        # mode="clip": the permutation's indices are all valid, and the
-                        # default "raise" with out= copies through an extra buffer.
-                        x_batch = np.take(x, index, axis=0, out=buffer[:len(index)],
-                                          mode="clip")
-                    batch_w = None if weights is None else weights[index]
-                    loss, y_pred, _ = self._loss_and_gradients(x_batch, y[index], batch_w)
-                    if not math.isfinite(loss):
-                        raise TrainingDivergedError(
-                            f"fit: the loss became {loss} at epoch {epoch + 1}, batch "
-                            f"{step + 1}; training stopped with the weights from before that "
-                            "batch. Try a smaller learning_rate or scale the inputs."
-                        )
-                    self.optimizer.step(self.layers)
-                    totals.add("loss", loss, batch_w, len(y_pred))
-                    for name in self.metrics:
-                        values = _METRICS[name](self.loss, y[index], y_pred)
-                        totals.add(name, values, batch_w)
-                    logs = totals.means()
-                    for callback in callback_list:
-                        callback.on_batch_end(step, logs)
-                    if interrupted.flag:
+            callback.set_params(params)
+        try:
+            for callback in callback_list:
+                callback.on_train_begin({})
+            with _InterruptFlag() as interrupt:
+                for epoch in range(initial_epoch, epochs):
+                    self._run_epoch(run, epoch, callback_list, interrupt)
+                    if interrupt.flag or self.stop_training:
                         break
-                if interrupted.flag:
-                    warnings.warn(f"fit: interrupted during epoch {epoch + 1}, after batch "
-                                  f"{step + 1}; the weights of that batch are kept.",
-                                  stacklevel=2)
-                    break
-                logs = totals.means()
-                if validation_data is not None:
-                    val = self.evaluate(*validation_data[:2], sample_weight=validation_data[2])
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                for callback in callback_list:
-                    callback.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        for callback in callback_list:
-            callback.on_train_end({})
+        except KeyboardInterrupt:
+            warnings.warn("fit: interrupted; the weights of the last finished batch are kept.",
+                          stacklevel=2)
+        except BaseException:
+            _end_training(callback_list, raise_errors=False)
+            raise
+        _end_training(callback_list, raise_errors=True)
         return history
 
-    def evaluate(self, x, y, batch_size=256, sample_weight=None, verbose=0) -> dict:
-        """Return ``{"loss": ..., metric: ...}`` over all of ``(x, y)`` in inference mode."""
-        self._require_compiled("evaluate")
-        x, y = self._check_xy(x, y, "evaluate")
-        weights = self._sample_weights(y, len(x), sample_weight, None)
+    def _prepare_fit(self, x, y, epochs, batch_size, validation_data, validation_split,
+                     shuffle, callbacks, verbose, sample_weight, class_weight, initial_epoch):
+        """Check every argument of ``fit``; return the run and its callbacks (History last).
+
+        The model is built here when it was not; if any check fails, it is unbuilt again.
+        """
+        epochs = positive_int("fit", "epochs", epochs)
+        initial_epoch = non_negative_int("fit", "initial_epoch", initial_epoch)
+        batch_size = positive_int("fit", "batch_size", batch_size)
+        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+            raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}.")
+        if not isinstance(shuffle, bool | np.bool_):
+            raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}.")
+        callback_list = _callback_list(callbacks, verbose)
+        built_now = []
+        try:
+            x, y, built_now = self._check_xy(x, y, "fit")
+            weights = self._sample_weights(y, len(x), sample_weight, class_weight, "fit")
+            if validation_data is not None:
+                validation_data = self._check_validation(validation_data)
+            elif validation_split:
+                split = fraction("fit", "validation_split", validation_split, low_open=True)
+                x, y, weights, validation_data = self._split_validation(x, y, weights, split)
+        except BaseException:
+            _unbuild(built_now)
+            raise
+        steps = math.ceil(len(x) / batch_size)
+        run = _Run(x, y, weights, validation_data, batch_size, steps, bool(shuffle))
+        return run, callback_list
+
+    def _run_epoch(self, run, epoch, callback_list, interrupt):
+        """Train one epoch over ``run``; callbacks see its logs (``val_`` ones included)."""
+        for callback in callback_list:
+            callback.on_epoch_begin(epoch, {})
+        n, batch_size = len(run.x), run.batch_size
+        order = config.get_rng().permutation(n) if run.shuffle else None
+        # Shuffled batches are gathered into one reused buffer instead of a new array each.
+        buffer = None if order is None else np.empty((min(batch_size, n), *run.x.shape[1:]),
+                                                     dtype=run.x.dtype)
         totals = _RunningMeans()
-        for start in range(0, len(x), batch_size):
-            index = slice(start, start + batch_size)
-            batch_w = None if weights is None else weights[index]
-            y_pred = self.forward(x[index], training=False)
-            totals.add("loss", self.loss(y[index], y_pred, batch_w), batch_w, len(y_pred))
-            for name in self.metrics:
-                totals.add(name, _METRICS[name](self.loss, y[index], y_pred), batch_w)
-        result = totals.means()
+        for step in range(run.steps):
+            index = slice(step * batch_size, (step + 1) * batch_size)
+            if order is None:
+                x_batch = run.x[index]  # a view: no copy when visiting in order
+            else:
+                index = order[index]
+                # mode="clip": the permutation's indices are all valid, and the default
+                # "raise" with out= copies through an extra buffer.
+                x_batch = np.take(run.x, index, axis=0, out=buffer[:len(index)], mode="clip")
+            y_batch = run.y[index]
+            w_batch = None if run.weights is None else run.weights[index]
+            loss = self._train_step(x_batch, y_batch, w_batch, totals)
+            if loss is not None and not math.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"fit: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
+                    "training stopped with the weights from before that batch. Try a smaller "
+                    "learning_rate or scale the inputs.")
+            logs = totals.means()
+            for callback in callback_list:
+                callback.on_batch_end(step, logs)
+            if interrupt.flag:
+                warnings.warn(f"fit: interrupted during epoch {epoch + 1}, after batch "
+                              f"{step + 1}; the weights of that batch are kept.", stacklevel=4)
+                return
+        logs = totals.means()
+        if run.validation is not None:
+            x_val, y_val, w_val = run.validation
+            val = self._evaluate_checked(x_val, y_val, w_val, 256)
+            logs.update({f"val_{k}": v for k, v in val.items()})
+        for callback in callback_list:
+            callback.on_epoch_end(epoch, logs)
+
+    def _train_step(self, x, y, weights, totals=None):
+        """One forward, backward and optimizer step; returns the batch loss, NaN or inf
+        without updating, or None for a batch whose weights sum to 0 (skipped)."""
+        if weights is not None and not weights.sum() > 0:
+            return None
+        loss, y_pred, _ = self._loss_and_gradients(x, y, weights)
+        if not math.isfinite(loss):
+            return loss
+        self.optimizer.step(self.layers)
+        if totals is not None:
+            totals.add("loss", loss, weights, len(y_pred))
+            for metric in self._metric_objects:
+                totals.add(metric.name, metric(y, y_pred, self.loss), weights)
+        return loss
+
+    def evaluate(self, x, y, batch_size=256, sample_weight=None, verbose=0) -> dict:
+        """Return ``{"loss": ..., metric: ...}`` over all of ``(x, y)`` in inference mode.
+
+        Raw input (strings) first goes through the model's ``preprocessing``, if it has one.
+        """
+        self._require_compiled("evaluate")
+        batch_size = positive_int("evaluate", "batch_size", batch_size)
+        built_now = []
+        try:
+            x, y, built_now = self._check_xy(self._preprocess(x), y, "evaluate")
+            weights = self._sample_weights(y, len(x), sample_weight, None, "evaluate")
+        except BaseException:
+            _unbuild(built_now)
+            raise
+        result = self._evaluate_checked(x, y, weights, batch_size)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()))
         return result
 
-    def predict(self, x, batch_size=256, verbose=0) -> np.ndarray:
-        """Return the model's output for ``x``, computed in batches in inference mode."""
-        x = self._check_x(x, "predict")
-        outputs = None
+    def _evaluate_checked(self, x, y, weights, batch_size):
+        totals = _RunningMeans()
         for start in range(0, len(x), batch_size):
-            out = self.forward(x[start:start + batch_size], training=False)
-            if outputs is None:
-                outputs = np.empty((len(x), *out.shape[1:]), dtype=out.dtype)
-            outputs[start:start + len(out)] = out
+            index = slice(start, start + batch_size)
+            batch_w = None if weights is None else weights[index]
+            y_pred, mask = self._forward(x[index], training=False)
+            loss_w = _mask_weights(mask, y_pred, batch_w)
+            if loss_w is None or loss_w.sum() > 0:
+                totals.add("loss", self.loss(y[index], y_pred, loss_w), batch_w, len(y_pred))
+            for metric in self._metric_objects:
+                totals.add(metric.name, metric(y[index], y_pred, self.loss), batch_w)
+        return totals.means()
+
+    def predict(self, x, batch_size=256, verbose=0) -> np.ndarray:
+        """Return the model's output for ``x``, computed in batches in inference mode.
+
+        Raw input (strings) first goes through the model's ``preprocessing``, if it has one.
+        """
+        batch_size = positive_int("predict", "batch_size", batch_size)
+        x, built_now = self._check_x(self._preprocess(x), "predict")
+        outputs = None
+        try:
+            for start in range(0, len(x), batch_size):
+                out = self.forward(x[start:start + batch_size], training=False)
+                if outputs is None:
+                    outputs = np.empty((len(x), *out.shape[1:]), dtype=out.dtype)
+                outputs[start:start + len(out)] = out
+        except BaseException:
+            _unbuild(built_now)
+            raise
         return outputs
+
+    def _preprocess(self, x):
+        if self.preprocessing is not None and (
+                isinstance(x, str) or np.asarray(x).dtype.kind in "OUS"):
+            return self.preprocessing([x] if isinstance(x, str) else x)
+        return x
 
     # ---- weights, summary, saving ------------------------------------------------------
 
     def get_weights(self) -> list[np.ndarray]:
-        """Return copies of every layer's params, layer by layer, in each layer's key order."""
-        return [p.copy() for layer in self.layers for p in layer.params.values()]
+        """Return copies of every layer's arrays, layer by layer: params, then state."""
+        return [a.copy() for layer in self.layers for _, a in layer.weights()]
 
     def set_weights(self, weights) -> None:
         """Copy ``weights`` (as returned by ``get_weights``) into the layers' arrays in place.
 
         Raises:
-            ValueError: when the number of arrays or a shape does not match.
+            ValueError: when the number of arrays or a shape does not match; then no array
+                is changed.
         """
-        targets = [(layer, key, p) for layer in self.layers for key, p in layer.params.items()]
-        weights = list(weights)
+        targets = [(layer, key, a) for layer in self.layers for key, a in layer.weights()]
+        weights = [np.asarray(w) for w in weights]
         if len(weights) != len(targets):
             raise ValueError(f"set_weights: the model has {len(targets)} weight arrays, "
                              f"got {len(weights)}.")
-        for (layer, key, param), value in zip(targets, weights, strict=True):
-            value = np.asarray(value)
-            if value.shape != param.shape:
-                raise ValueError(f"set_weights: {layer.name!r}.{key} has shape {param.shape}, "
+        for (layer, key, array), value in zip(targets, weights, strict=True):
+            if value.shape != array.shape:
+                raise ValueError(f"set_weights: {layer.name!r}.{key} has shape {array.shape}, "
                                  f"got {value.shape}.")
-            param[...] = value
+        for (_, _, array), value in zip(targets, weights, strict=True):
+            array[...] = value
 
     def summary(self, print_fn=print) -> None:
         """Print a table of layers with their output shapes and parameter counts.
 
         A "Trainable" column appears when some layer is frozen (``trainable = False``).
+        State arrays (moving statistics) count as non-trainable parameters.
         """
         frozen_any = any(not layer.trainable for layer in self.layers)
         rows = [("Layer (type)", "Output Shape", "Param #", "Trainable")]
@@ -425,7 +572,7 @@ class Sequential:
         lines = [f'Model: "{self.name}"', "_" * rule, line(rows[0]), "=" * rule]
         lines += [line(r) for r in rows[1:]] + ["=" * rule]
         total = self.count_params()
-        trainable = sum(layer.count_params() for layer in self.layers if layer.trainable)
+        trainable = sum(layer.count_trainable() for layer in self.layers)
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}", "_" * rule]
         print_fn("\n".join(lines))
@@ -444,16 +591,55 @@ class Sequential:
                                   "metrics": list(self.metrics)}
         return config_
 
-    def save(self, path, metadata=None) -> None:
+    @classmethod
+    def from_config(cls, config_: dict) -> "Sequential":
+        """Rebuild a model from ``get_config()``: layers by registered class name, built when
+        the config has an input shape, compiled when it has compile settings.
+
+        Raises:
+            ValueError: for an unknown layer class or settings the classes refuse.
+        """
+        if not isinstance(config_, dict) or not isinstance(config_.get("layers"), list):
+            raise ValueError("Sequential.from_config: expected a dict with a 'layers' list.")
+        layers = []
+        for i, entry in enumerate(config_["layers"]):
+            if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+                raise ValueError(f"Sequential.from_config: layer {i} must be a dict with "
+                                 "'class_name' and 'config'.")
+            layer_class = get_layer_class(entry.get("class_name"))
+            try:
+                layers.append(layer_class(**entry["config"]))
+            except TypeError as exc:
+                raise ValueError(f"Sequential.from_config: layer {i} "
+                                 f"({entry['class_name']}): {exc}.") from exc
+        model = cls(layers, name=str(config_.get("name", "sequential")))
+        if config_.get("input_shape") is not None:
+            model.build(config_["input_shape"])
+        settings = config_.get("compile")
+        if settings is not None:
+            if not isinstance(settings, dict):
+                raise ValueError("Sequential.from_config: 'compile' must be a dict.")
+            try:
+                model.compile(**settings)
+            except TypeError as exc:
+                raise ValueError(f"Sequential.from_config: bad compile settings: {exc}.") from exc
+        return model
+
+    def save(self, path, metadata=None, include_optimizer=True) -> None:
         """Write the model to one file (JSON config plus arrays, no pickle); see ``load_model``.
+
+        The file is written next to ``path`` and moved into place only when complete, so a
+        failed save leaves any previous file intact.
 
         Args:
             path: file path; ``.nnlite`` is the usual suffix.
             metadata: optional JSON-ready dict stored beside the model (``model.metadata``).
+            include_optimizer: also store the optimizer's state, so that training resumes
+                exactly where it stopped.
         """
         from nnlite.serialization import save_model
 
-        save_model(self, path, metadata)
+        save_model(self, path, metadata, include_optimizer=include_optimizer)
 
     # ---- input checks ------------------------------------------------------------------
 
@@ -465,47 +651,52 @@ class Sequential:
             raise RuntimeError(f"{method}(): the model has no layers; add some first.")
 
     def _check_x(self, x, method):
+        """Return ``x`` as an array of the model's dtype and the layers this call built."""
         if not self.layers:
             raise RuntimeError(f"{method}(): the model has no layers; add some first.")
-        x = np.asarray(x)
+        x = _as_array(x, "x", method)
         if x.ndim < 1 or len(x) == 0:
             raise ValueError(f"{method}: x must hold at least one sample, got shape {x.shape}.")
-        if getattr(self.layers[0], "integer_input", False) and x.dtype.kind in "iu":
+        if self.layers[0].integer_input and x.dtype.kind in "iu":
             pass
         elif x.dtype.kind in "fiub":
             x = x.astype(self.dtype, copy=False)
             _check_finite(x, "x", method)
         else:
             raise ValueError(f"{method}: x must be numeric, got dtype {x.dtype}.")
+        built_now = []
         if not self.built or self._input_shape is None:
-            self.build(x.shape[1:])
-        return x
+            built_now = self._build_layers(x.shape[1:], first_input=x)
+        return x, built_now
 
     def _check_xy(self, x, y, method):
-        x = self._check_x(x, method)
-        y = np.asarray(y)
-        if y.ndim == 0 or len(y) != len(x):
-            raise ValueError(f"{method}: x and y must have the same number of samples, got "
-                             f"{len(x)} and {y.shape[0] if y.ndim else 'a scalar'}.")
-        if y.dtype.kind in "fc":
-            _check_finite(y, "y", method)
-        elif y.dtype.kind not in "iub":
-            raise ValueError(f"{method}: y must be numeric, got dtype {y.dtype}; encode "
-                             "string labels as integers first.")
-        if self.loss is not None:
-            shape = self._input_shape
-            for layer in self.layers:
-                shape = tuple(layer.output_shape(shape))
-            # Checked once for the whole data set, so errors give the row in the user's y.
-            y = self.loss.check_targets(y, (len(y), *shape))
-        return x, y
+        x, built_now = self._check_x(x, method)
+        try:
+            y = _as_array(y, "y", method)
+            if y.ndim == 0 or len(y) != len(x):
+                raise ValueError(f"{method}: x and y must have the same number of samples, "
+                                 f"got {len(x)} and {y.shape[0] if y.ndim else 'a scalar'}.")
+            if y.dtype.kind in "fc":
+                _check_finite(y, "y", method)
+            elif y.dtype.kind not in "iub":
+                raise ValueError(f"{method}: y must be numeric, got dtype {y.dtype}; encode "
+                                 "string labels as integers first.")
+            if self.loss is not None:
+                # Checked once for the whole data set, so errors give the row in the user's y.
+                y = self.loss.check_targets(y, (len(y), *self.output_shape()))
+        except BaseException:
+            _unbuild(built_now)
+            raise
+        return x, y, built_now
 
     def _check_validation(self, data):
         if not isinstance(data, tuple | list) or len(data) not in (2, 3):
             raise ValueError("fit: validation_data must be (x_val, y_val) or "
                              f"(x_val, y_val, sample_weight), got {type(data).__name__}.")
-        x_val, y_val = self._check_xy(data[0], data[1], "fit (validation_data)")
-        return x_val, y_val, (data[2] if len(data) == 3 else None)
+        x_val, y_val, _ = self._check_xy(data[0], data[1], "fit (validation_data)")
+        w_val = None if len(data) == 2 else self._sample_weights(
+            y_val, len(x_val), data[2], None, "fit (validation_data)")
+        return x_val, y_val, w_val
 
     def _class_labels(self, y):
         """Integer class of each sample for classification losses, else None."""
@@ -518,48 +709,183 @@ class Sequential:
             return flat[:, 0].round().astype(np.intp) if flat.shape[1] == 1 else None
         return None
 
-    def _sample_weights(self, y, n, sample_weight, class_weight):
+    def _sample_weights(self, y, n, sample_weight, class_weight, method, allow_all_zero=False):
+        """Per-sample weights from ``sample_weight`` and ``class_weight`` (None when both are),
+        checked: finite, non-negative, one per sample and not all zero."""
         weights = None
         if sample_weight is not None:
-            weights = np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
-            if len(weights) != n:
-                raise ValueError(f"sample_weight must have one weight per sample ({n}), got "
-                                 f"shape {np.shape(sample_weight)}.")
+            weights = _as_array(sample_weight, "sample_weight", method)
+            if weights.dtype.kind not in "fiub" or weights.reshape(-1).shape != (n,):
+                raise ValueError(f"{method}: sample_weight must have one weight per sample "
+                                 f"({n}), got shape {weights.shape} of {weights.dtype}.")
+            weights = weights.reshape(-1).astype(self.dtype)
             if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-                raise ValueError("sample_weight must be finite and non-negative.")
-        if class_weight:
-            labels = self._class_labels(y)
-            if labels is None:
-                raise ValueError("class_weight needs a classification loss "
-                                 f"({self.loss.name} was compiled).")
-            missing = set(np.unique(labels).tolist()) - set(class_weight)
-            if missing:
-                raise ValueError(f"class_weight has no weight for classes {sorted(missing)}.")
-            lookup_table = np.zeros(max(max(class_weight), labels.max()) + 1, dtype=self.dtype)
-            for cls, w in class_weight.items():
-                lookup_table[cls] = w
-            per_class = lookup_table[labels]
+                raise ValueError(f"{method}: sample_weight must be finite and non-negative.")
+        if class_weight is not None:
+            per_class = self._class_weight_array(y, class_weight, method)
             weights = per_class if weights is None else weights * per_class
+        if weights is not None and not allow_all_zero and not weights.sum() > 0:
+            raise ValueError(f"{method}: every sample weight is 0, so there is nothing to "
+                             "learn from; give some samples a positive weight.")
         return weights
 
-    def _split_validation(self, x, y, weights, fraction):
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"fit: validation_split must be in (0, 1), got {fraction!r}.")
+    def _class_weight_array(self, y, class_weight, method):
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"{method}: class_weight must be a dict from class index to "
+                            f"weight, got {type(class_weight).__name__}.")
+        labels = self._class_labels(y)
+        if labels is None:
+            raise ValueError(f"{method}: class_weight needs a classification loss "
+                             f"({self.loss.name} was compiled).")
+        classes = self.output_shape()[-1] if not isinstance(
+            self.loss, losses_module.BinaryCrossentropy) else 2
+        table = np.zeros(classes, dtype=self.dtype)
+        for key, value in class_weight.items():
+            ok_key = isinstance(key, int | np.integer) and not isinstance(key, bool)
+            if not ok_key or not 0 <= key < classes:
+                raise ValueError(f"{method}: class_weight keys must be class indices in "
+                                 f"[0, {classes}), got {key!r}.")
+            table[int(key)] = _weight_value(value, key, method)
+        missing = sorted(set(np.unique(labels).tolist()) - {int(k) for k in class_weight})
+        if missing:
+            raise ValueError(f"{method}: class_weight has no weight for classes {missing}.")
+        return table[labels]
+
+    def _split_validation(self, x, y, weights, split):
         from sklearn.model_selection import train_test_split
 
         index = np.arange(len(x))
         seed = int(config.get_rng().integers(2**31 - 1))
         labels = self._class_labels(y)
         try:
-            train, val = train_test_split(index, test_size=fraction, random_state=seed,
+            train, val = train_test_split(index, test_size=split, random_state=seed,
                                           stratify=labels)
         except ValueError:
             # Too few samples of some class to stratify: fall back to a plain random split.
-            train, val = train_test_split(index, test_size=fraction, random_state=seed)
+            try:
+                train, val = train_test_split(index, test_size=split, random_state=seed)
+            except ValueError as exc:
+                raise ValueError(f"fit: validation_split={split} leaves no samples on one "
+                                 f"side of {len(x)}: {exc}") from exc
         train.sort()
         w_train = None if weights is None else weights[train]
         w_val = None if weights is None else weights[val]
+        if w_train is not None and not w_train.sum() > 0:
+            raise ValueError("fit: validation_split left only zero-weight training samples.")
         return x[train], y[train], w_train, (x[val], y[val], w_val)
+
+
+# ---- the plan of a pass ------------------------------------------------------------------
+
+def _plan(layers) -> list[_Step]:
+    """Decide once, from the layers' declared capabilities, how each runs in a pass.
+
+    A layer that ``defers_activation`` and whose activation ``commutes_with_max`` hands it to
+    the next layer when that one ``absorbs_activation`` (a Conv2D's ReLU moves after a
+    max-pool, onto a quarter of the values; outputs and gradients stay the same).
+    """
+    steps = [_Step(False, None) for _ in layers]
+    for i, (layer, after) in enumerate(zip(layers[:-1], layers[1:], strict=True)):
+        activation = getattr(layer, "activation", None)
+        if (layer.defers_activation and after.absorbs_activation and not steps[i].absorb
+                and getattr(activation, "commutes_with_max", False)):
+            steps[i] = _Step(True, None)
+            steps[i + 1] = _Step(False, activation)
+    return steps
+
+
+def _backward_one(layer, grad, fused, skip_input):
+    """Call ``layer.backward`` with the options this pass planned for it."""
+    if fused and skip_input:
+        return layer.backward(grad, fused=True, input_grad=False)
+    if fused:
+        return layer.backward(grad, fused=True)
+    if skip_input:
+        return layer.backward(grad, input_grad=False)
+    return layer.backward(grad)
+
+
+def _fused_gradient_applies(last, loss) -> bool:
+    """True when the last layer's activation and the loss give the stable ``p - y``."""
+    if not last.fusable or getattr(loss, "from_logits", True):
+        return False
+    activation = type(getattr(last, "activation", None))
+    if isinstance(loss, losses_module.BinaryCrossentropy):
+        return activation is activations.Sigmoid
+    if isinstance(loss, losses_module.CategoricalCrossentropy):
+        return activation is activations.Softmax
+    return False
+
+
+def _mask_weights(mask, y_pred, sample_weight):
+    """Loss weights: per sample, or per position ``(n, t)`` when a mask reaches the output
+    (padded steps get weight 0, so the loss never sees them)."""
+    if mask is None or y_pred.ndim < 3 or mask.shape != y_pred.shape[:2]:
+        return sample_weight
+    weight = mask.astype(y_pred.dtype)
+    if sample_weight is not None:
+        weight *= np.asarray(sample_weight, dtype=y_pred.dtype)[:, None]
+    return weight
+
+
+def _check_shape(layer, shape):
+    """Run the layer's input check on an empty batch of samples of ``shape``."""
+    probe = np.empty((0, *shape), dtype=np.int64 if layer.integer_input else layer.dtype)
+    try:
+        layer._check_input(probe)
+    except ValueError as exc:
+        # The probe's batch of 0 stands for any batch: say so as Keras does, with None.
+        raise ValueError(str(exc).replace(str(probe.shape), str((None, *shape)))) from None
+
+
+def _unbuild(layers):
+    """Return ``layers`` to their unbuilt state (a failed call must not leave them built)."""
+    for layer in layers:
+        layer.params, layer.grads, layer.state = {}, {}, {}
+        layer.input_shape, layer.built, layer._cache = None, False, None
+
+
+def _callback_list(callbacks, verbose):
+    if callbacks is None:
+        callbacks = []
+    elif isinstance(callbacks, Callback) or not isinstance(callbacks, list | tuple):
+        raise TypeError(f"fit: callbacks must be a list of Callback objects, got "
+                        f"{type(callbacks).__name__}; wrap a single one as [callback].")
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"fit: callbacks must be Callback objects, got {callback!r}.")
+    # History goes last so that it records what other callbacks add to an epoch's logs
+    # (the learning_rate of the schedulers).
+    return [*([ProgressBar(verbose)] if verbose else []), *callbacks, History()]
+
+
+def _end_training(callback_list, raise_errors):
+    """Run every callback's ``on_train_end``, even when one of them fails."""
+    first_error = None
+    for callback in callback_list:
+        try:
+            callback.on_train_end({})
+        except Exception as exc:  # noqa: BLE001 - the others must still clean up
+            first_error = first_error or exc
+    if raise_errors and first_error is not None:
+        raise first_error
+
+
+def _as_array(value, name, method):
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{method}: {name} must be array-like (a NumPy array, a list or a "
+                         f"pandas object), got {type(value).__name__}: {exc}") from exc
+
+
+def _weight_value(value, key, method):
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool)
+    if not ok or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{method}: class_weight values must be finite and non-negative, "
+                         f"got {value!r} for class {key!r}.")
+    return float(value)
 
 
 def _check_finite(a, name, method, chunk=8192):
@@ -620,30 +946,3 @@ class _RunningMeans:
                 for k in self.sums}
 
 
-def _per_sample(values):
-    return values.reshape(len(values), -1).mean(axis=1)
-
-
-def _accuracy(loss, y_true, y_pred):
-    if isinstance(loss, losses_module.SparseCategoricalCrossentropy):
-        labels = np.asarray(y_true).reshape(y_pred.shape[:-1])
-        return _per_sample(y_pred.argmax(axis=-1) == labels)
-    categorical = isinstance(loss, losses_module.CategoricalCrossentropy) or (
-        not isinstance(loss, losses_module.BinaryCrossentropy) and y_pred.shape[-1] > 1)
-    if categorical:
-        return _per_sample(y_pred.argmax(axis=-1) == np.asarray(y_true).argmax(axis=-1))
-    threshold = 0.0 if getattr(loss, "from_logits", False) else 0.5
-    return _per_sample((y_pred > threshold) == (np.asarray(y_true).reshape(y_pred.shape) > 0.5))
-
-
-def _mse(loss, y_true, y_pred):
-    return _per_sample((y_pred - np.asarray(y_true).reshape(y_pred.shape)) ** 2)
-
-
-def _mae(loss, y_true, y_pred):
-    return _per_sample(np.abs(y_pred - np.asarray(y_true).reshape(y_pred.shape)))
-
-
-_METRICS = {"accuracy": _accuracy, "mse": _mse, "mae": _mae}
-_CANONICAL = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}
-_METRICS.update({alias: _METRICS[name] for alias, name in _CANONICAL.items()})

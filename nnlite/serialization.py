@@ -14,7 +14,7 @@ FORMAT = "nnlite-model"
 VERSION = 1
 
 
-def save_model(model, path, metadata=None) -> None:
+def save_model(model, path, metadata=None, include_optimizer=True) -> None:
     """Write ``model`` (architecture, compile settings, weights, ``metadata``) to ``path``.
 
     Raises:
@@ -50,7 +50,6 @@ def load_model(path):
         FileNotFoundError: when ``path`` does not exist.
         ValueError: when the file is not an nnlite model, is truncated, or was altered.
     """
-    from nnlite.layers.base import get_layer_class
     from nnlite.model import Sequential
 
     try:
@@ -69,15 +68,7 @@ def load_model(path):
 
     spec = header["model"]
     try:
-        layers = []
-        for entry in spec["layers"]:
-            cls = get_layer_class(entry["class_name"])
-            layers.append(cls(**entry["config"]))
-        model = Sequential(layers, name=spec.get("name", "sequential"))
-        if spec.get("input_shape") is not None:
-            model.build(spec["input_shape"])
-        if "compile" in spec:
-            model.compile(**spec["compile"])
+        model = Sequential.from_config(spec)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"load_model: {str(path)!r} holds an invalid model description: "
                          f"{exc}") from exc

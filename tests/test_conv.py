@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import nnlite
-from nnlite import model as model_module
+from nnlite import activations
 from nnlite.layers import Conv2D, Dense, Flatten, MaxPool2D, MaxPooling2D
 from nnlite.layers import conv as conv_module
 from tests.helpers import check_layer_contract, conv2d_reference, maxpool2d_reference
@@ -127,12 +127,25 @@ def test_conv_as_last_layer_uses_the_fused_gradient(float64, rng):
     model = nnlite.Sequential([Conv2D(3, 3, padding="same", activation="softmax")],
                               input_shape=(5, 4, 2))
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    assert model._uses_fused_gradient()
     x, y = rng.standard_normal((2, 5, 4, 2)), rng.integers(0, 3, (2, 5, 4))
     assert nnlite.gradcheck(model, x, y) < 1e-6
 
 
 # ---- Conv2D(relu) -> MaxPool2D runs with the ReLU after the pooling -------------------------
+
+
+@pytest.fixture
+def pool_activations(monkeypatch):
+    """Record the ``activation`` each MaxPool2D.forward call is given by the model."""
+    seen = []
+    original = MaxPool2D.forward
+
+    def spy(self, x, training=False, activation=None):
+        seen.append(activation)
+        return original(self, x, training=training, activation=activation)
+
+    monkeypatch.setattr(MaxPool2D, "forward", spy)
+    return seen
 
 
 def _layer_by_layer(model, x, grad):
@@ -148,15 +161,16 @@ def _layer_by_layer(model, x, grad):
 
 @pytest.mark.parametrize("pool_kwargs", [{}, {"padding": "same"},
                                          {"pool_size": 3, "strides": 2, "padding": "same"}])
-def test_relu_after_pool_gives_the_same_outputs_and_gradients(pool_kwargs, float64, rng):
+def test_relu_after_pool_gives_the_same_outputs_and_gradients(pool_kwargs, float64, rng,
+                                                             pool_activations):
     # Small integers make many ties and many all-negative windows, the cases where moving
     # the ReLU could change which pixel gets the gradient.
     model = nnlite.Sequential([Conv2D(3, 2, activation="relu", padding="same"),
                                MaxPool2D(**pool_kwargs)], input_shape=(5, 7, 2))
-    assert model_module._relu_before_pool(model.layers) == {0}
     model.layers[0].params["kernel"][...] = rng.integers(-1, 2, (2, 2, 2, 3))
     x = rng.integers(-2, 3, (3, 5, 7, 2)).astype(np.float64)
     out_fused = model.forward(x, training=True)
+    assert pool_activations == [activations.get("relu")]   # the model moved the ReLU
     grad = rng.integers(1, 4, out_fused.shape).astype(np.float64)
     grad_fused = model.backward(grad)
     grads_fused = [dict(layer.grads) for layer in model.layers]
@@ -168,21 +182,23 @@ def test_relu_after_pool_gives_the_same_outputs_and_gradients(pool_kwargs, float
             np.testing.assert_array_equal(fused[name], plain[name])
 
 
-def test_relu_after_pool_gradcheck(float64, rng):
+def test_relu_after_pool_gradcheck(float64, rng, pool_activations):
     model = nnlite.Sequential([Conv2D(3, 3, activation="relu"), MaxPool2D(),
                                Conv2D(2, 2, activation="relu", padding="same"),
                                MaxPool2D(3, strides=1), Flatten(),
                                Dense(3, activation="softmax")], input_shape=(9, 8, 2))
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    assert model_module._relu_before_pool(model.layers) == {0, 2}
     x, y = rng.standard_normal((2, 9, 8, 2)), np.array([0, 2])
     assert nnlite.gradcheck(model, x, y, max_elements=80) < 1e-6
+    assert pool_activations[:2] == [activations.get("relu")] * 2
 
 
-def test_only_relu_convolutions_before_a_pool_are_run_fused():
+def test_only_relu_convolutions_before_a_pool_are_run_fused(rng, pool_activations):
     layers = [Conv2D(2, 3, activation="leaky_relu"), MaxPool2D(), Conv2D(2, 3), MaxPool2D(),
               Conv2D(2, 3, activation="relu"), Flatten(), Dense(2, activation="relu")]
-    assert model_module._relu_before_pool(layers) == set()
+    model = nnlite.Sequential(layers, input_shape=(20, 20, 1))
+    model.predict(rng.standard_normal((2, 20, 20, 1)))
+    assert pool_activations == [None, None]
 
 
 def test_first_layer_skips_the_input_gradient_only_when_asked(float64, rng):
@@ -197,9 +213,9 @@ def test_first_layer_skips_the_input_gradient_only_when_asked(float64, rng):
     np.testing.assert_array_equal(model.layers[0].grads["kernel"], kernel_grad)
     assert model.compute_gradients(x, y).shape == x.shape   # gradcheck's path still has it
     pool = MaxPool2D()
-    pool.needs_input_grad = False
     pool(x)
-    assert pool.backward(np.ones((3, 3, 2, 1))) is None
+    assert pool.backward(np.ones((3, 3, 2, 1)), input_grad=False) is None
+    assert pool.backward(np.ones((3, 3, 2, 1))).shape == x.shape
 
 
 # ---- hand-worked examples ------------------------------------------------------------------

@@ -142,8 +142,7 @@ def test_skips_input_gradient_when_the_model_does_not_need_it(rng):
     layer(x)
     assert layer.backward(grad).shape == x.shape
     expected = {key: g.copy() for key, g in layer.grads.items()}
-    layer.needs_input_grad = False
-    assert layer.backward(grad) is None
+    assert layer.backward(grad, input_grad=False) is None
     for key, g in expected.items():
         np.testing.assert_array_equal(layer.grads[key], g)
 

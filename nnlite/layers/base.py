@@ -38,15 +38,35 @@ class Layer:
             layer of a Sequential, which is then built at once.
     """
 
-    #: True for layers whose ``backward`` accepts ``fused=True`` (gradient w.r.t. the
-    #: pre-activation given directly), which the model uses for its stable ``p - y`` path.
+    # Capabilities: class attributes a model reads when it plans a pass. Each one that is True
+    # promises a keyword argument of ``forward`` or ``backward``; the model passes those
+    # keywords per call, so no flag is ever left on a layer and a layer taken from one model
+    # behaves in the next exactly like a fresh one.
+
+    #: ``backward(grad_output, fused=True)`` takes d(loss)/d(pre-activation) directly: the
+    #: model's stable ``p - y`` path for a sigmoid or softmax output.
     fusable = False
-    #: True for layers that take integer ids (Embedding): the model does not cast their input.
+    #: ``backward(grad_output, input_grad=False)`` fills ``grads`` and returns None, skipping
+    #: the input gradient (the model asks this of its first layer, whose input is data).
+    skips_input_grad = False
+    #: ``forward(x, training, activate=False)`` returns the pre-activation and leaves the
+    #: activation to the next layer (see ``absorbs_activation``).
+    defers_activation = False
+    #: ``forward(x, training, activation=act)`` applies ``act`` after the layer's own work;
+    #: offered for activations with ``commutes_with_max`` (max-pooling).
+    absorbs_activation = False
+    #: ``forward(x, training, mask=mask)`` takes a boolean ``(n, t)`` mask of real steps.
+    supports_masking = False
+    #: The layer takes integer ids (Embedding): the model does not cast its input.
     integer_input = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _LAYER_CLASSES[cls.__name__] = cls
+        # A built-in keeps its name: a user's class called "Dense" must not silently replace
+        # the class that saved model files mean by "Dense" (it can still be used directly).
+        previous = _LAYER_CLASSES.get(cls.__name__)
+        if previous is None or not _is_builtin(previous) or _is_builtin(cls):
+            _LAYER_CLASSES[cls.__name__] = cls
 
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape=None):
@@ -59,38 +79,63 @@ class Layer:
         self.dtype = config.resolve_dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        #: Arrays saved with the model but never trained (BatchNormalization's moving stats).
+        self.state: dict[str, np.ndarray] = {}
         self.input_shape: tuple | None = None
         self.built = False
         self._cache = None
-        #: False lets ``backward`` skip the input gradient and return None. Only a model sets
-        #: it, on its first layer, whose input is data: that saves the largest GEMM of many
-        #: networks. A layer used on its own always returns its input gradient.
-        self.needs_input_grad = True
         self.declared_input_shape = None if input_shape is None else tuple(input_shape)
 
-    def __call__(self, x: np.ndarray, training: bool = False, **options) -> np.ndarray:
-        """Build on first use, check ``x`` against the built shape, then ``forward``
-        (``options`` are passed on to it)."""
+    def __call__(self, x: np.ndarray, training: bool = False, mask=None) -> np.ndarray:
+        """Check ``x`` (building the layer on first use), then ``forward``.
+
+        ``mask`` reaches ``forward`` only when the layer ``supports_masking``.
+        """
+        self.prepare(x)
+        if self.supports_masking:
+            return self.forward(x, training=training, mask=mask)
+        return self.forward(x, training=training)
+
+    def prepare(self, x: np.ndarray) -> None:
+        """Check ``x`` as this layer's input, building the layer for it if not built yet.
+
+        A failed check leaves the layer as it was (an unbuilt layer stays unbuilt).
+
+        Raises:
+            ValueError: when ``x`` cannot be this layer's input.
+        """
         self._check_input(x)
         if not self.built:
-            self.build(x.shape[1:])
+            self.build_checked(x.shape[1:])
         elif x.shape[1:] != self.input_shape:
             raise ValueError(
                 f"{type(self).__name__} {self.name!r} was built for input shape "
                 f"{(None, *self.input_shape)}, got input of shape {x.shape}."
             )
-        return self.forward(x, training=training, **options)
+
+    def build_checked(self, input_shape) -> None:
+        """``build``, undone if it raises, so that a bad shape never half-builds the layer."""
+        try:
+            self.build(input_shape)
+        except BaseException:
+            self.params, self.grads, self.state = {}, {}, {}
+            self.input_shape, self.built = None, False
+            raise
 
     def build(self, input_shape) -> None:
         """Create ``params`` for inputs of ``input_shape`` (batch axis excluded)."""
         self.input_shape = tuple(int(d) for d in input_shape)
         self.built = True
 
+    def compute_mask(self, x, mask):
+        """Return the mask for the next layer: passed on by masking layers, else dropped."""
+        return mask if self.supports_masking else None
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
-        """Fill ``grads``; return d(loss)/d(input) (may be None if ``needs_input_grad`` is off)."""
+        """Fill ``grads``; return d(loss)/d(input) (None for integer inputs)."""
         raise NotImplementedError
 
     def output_shape(self, input_shape) -> tuple:
@@ -112,9 +157,21 @@ class Layer:
         self.params[key] = np.ascontiguousarray(value, dtype=self.dtype)
         self.grads[key] = np.zeros_like(self.params[key])
 
+    def _add_state(self, key: str, shape, initializer) -> None:
+        value = initializer(tuple(shape), self.dtype, config.get_rng())
+        self.state[key] = np.ascontiguousarray(value, dtype=self.dtype)
+
+    def weights(self) -> list[tuple[str, np.ndarray]]:
+        """Every saved array as ``(key, array)``: params, then state (Keras' order)."""
+        return [*self.params.items(), *self.state.items()]
+
     def count_params(self) -> int:
-        """Return the number of weights (0 before the layer is built)."""
-        return int(sum(p.size for p in self.params.values()))
+        """Return the number of weights, state included (0 before the layer is built)."""
+        return int(sum(a.size for _, a in self.weights()))
+
+    def count_trainable(self) -> int:
+        """Return the number of weights an optimizer may change (0 when frozen)."""
+        return int(sum(p.size for p in self.params.values())) if self.trainable else 0
 
     def get_config(self) -> dict:
         """Return the constructor arguments as a JSON-ready dict; ``cls(**config)`` rebuilds."""
@@ -126,6 +183,10 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+def _is_builtin(cls) -> bool:
+    return cls.__module__.startswith("nnlite.layers.")
+
+
 def get_layer_class(class_name: str) -> type:
     """Return the Layer subclass called ``class_name`` (used when loading a saved model).
 
@@ -134,4 +195,6 @@ def get_layer_class(class_name: str) -> type:
     """
     from nnlite._utils import lookup
 
+    if not isinstance(class_name, str):
+        raise ValueError(f"layer class name must be a string, got {class_name!r}.")
     return lookup(_LAYER_CLASSES, class_name, "layer class")

@@ -41,6 +41,8 @@ class Conv2D(Layer):
     """
 
     fusable = True
+    skips_input_grad = True
+    defers_activation = True
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", **kwargs):
@@ -76,7 +78,7 @@ class Conv2D(Layer):
         self._cache = (x.shape, pads, cols, z, y, activate)
         return y
 
-    def backward(self, grad_output, fused=False):
+    def backward(self, grad_output, fused=False, input_grad=True):
         x_shape, pads, cols, z, y, activated = self._cached()
         grad_z = (self.activation.backward(z, y, grad_output) if activated and not fused
                   else grad_output)
@@ -90,7 +92,7 @@ class Conv2D(Layer):
         self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)  # -> 4-D
         if self.use_bias:
             self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
-        if not self.needs_input_grad:   # first layer of a model in training: input is data
+        if not input_grad:   # the model's first layer in training: its input is data
             return None
         # One GEMM per kernel offset, not one with the (kh, kw, c) columns side by side: each
         # offset's (n*oh*ow, c) gradient is then contiguous, which makes col2im's adds fast.
@@ -148,6 +150,9 @@ class MaxPool2D(Layer):
         x: (n, h, w, c) -> (n, oh, ow, c).
     """
 
+    skips_input_grad = True
+    absorbs_activation = True
+
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
         super().__init__(**kwargs)
         self.pool_size = _pair("MaxPool2D", "pool_size", pool_size)
@@ -184,9 +189,9 @@ class MaxPool2D(Layer):
         self._cache = (x.shape, pads, argmax, pooled, y, activation)
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         x_shape, pads, argmax, pooled, y, activation = self._cached()
-        if not self.needs_input_grad:
+        if not input_grad:
             return None
         if activation is not None:
             grad_output = activation.backward(pooled, y, grad_output)

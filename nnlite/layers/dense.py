@@ -24,6 +24,7 @@ class Dense(Layer):
     """
 
     fusable = True
+    skips_input_grad = True
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", **kwargs):
@@ -48,7 +49,7 @@ class Dense(Layer):
         self._cache = (x, z, y)
         return y
 
-    def backward(self, grad_output, fused=False):
+    def backward(self, grad_output, fused=False, input_grad=True):
         x, z, y = self._cached()
         grad_z = grad_output if fused else self.activation.backward(z, y, grad_output)
         x2 = x.reshape(-1, x.shape[-1])                          # (n, in)
@@ -56,7 +57,7 @@ class Dense(Layer):
         self.grads["kernel"] = x2.T @ grad_z2                    # (in, n) @ (n, units)
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
-        if not self.needs_input_grad:
+        if not input_grad:
             return None
         return grad_z @ self.params["kernel"].T                  # (n, units) @ (units, in)
 

@@ -29,6 +29,8 @@ class SimpleRNN(Layer):
         Params: kernel (in, units), recurrent_kernel (units, units), bias (units,).
     """
 
+    skips_input_grad = True
+
     def __init__(self, units, activation="tanh", return_sequences=False, use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  **kwargs):
@@ -65,7 +67,7 @@ class SimpleRNN(Layer):
             return h.transpose(1, 0, 2)                          # -> (n, t, units) view
         return h[-1].copy()                                      # (n, units)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         x, z, h = self._cached()
         t, n, features = x.shape
         recurrent_t = self.params["recurrent_kernel"].T
@@ -86,7 +88,7 @@ class SimpleRNN(Layer):
         self.grads["recurrent_kernel"] = h_prev.T @ grad_z2[n:]
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
-        if not self.needs_input_grad:   # first layer of a model in training: input is data
+        if not input_grad:   # the model's first layer in training: its input is data
             return None
         grad_x = grad_z2 @ self.params["kernel"].T               # (t*n, units) @ (units, in)
         return grad_x.reshape(t, n, features).transpose(1, 0, 2)  # -> (n, t, in)
