@@ -28,6 +28,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.common import save_json
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -167,6 +169,48 @@ def run_one(path, target, seed, folder, extra=()):
     return scores, times, info
 
 
+def memory_table(path, rows=50000, categories=100, seed=0):
+    """Write a table of ``rows`` rows: a free-text column, three categorical columns of
+    ``categories`` values each, three numeric columns and a class target."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(2000)])
+    lengths = rng.integers(4, 16, rows)
+    text = [" ".join(rng.choice(words, k)) for k in lengths]
+    frame = pd.DataFrame({f"num{i}": rng.normal(size=rows).round(4) for i in range(3)})
+    for i in range(3):
+        frame[f"cat{i}"] = [f"c{i}_{v}" for v in rng.integers(0, categories, rows)]
+    frame["review"] = text
+    frame["label"] = np.where(frame["num0"] + rng.normal(size=rows) > 0, "yes", "no")
+    frame.to_csv(path, index=False)
+
+
+def measure_memory(rows=50000):
+    """Peak resident memory of ``nnlite train`` (a child process) on ``memory_table``."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.csv"
+        memory_table(path, rows)
+        size = os.path.getsize(path)
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "nnlite", "train", str(path), "--target",
+                                 "label", "--out", str(Path(folder) / "big.nnlite"),
+                                 "--no-baselines", "--verbose", "0"],
+                                capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
+    print(result.stdout + result.stderr)
+    print(f"{rows} rows, CSV file {size / 2**20:.1f} MiB: peak resident memory of nnlite train "
+          f"{peak / 2**20:.0f} MiB ({peak / size:.1f}x the file), {seconds:.0f} s.")
+    return {"rows": rows, "file_bytes": size, "peak_rss_bytes": peak, "seconds": seconds,
+            "returncode": result.returncode}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.tabular",
                                      description=__doc__.splitlines()[0])
@@ -177,7 +221,13 @@ def main(argv=None) -> int:
     parser.add_argument("--train-args", default="",
                         help="extra options for nnlite train, e.g. '--hidden 32' (the table "
                              "is then not written)")
+    parser.add_argument("--memory", action="store_true",
+                        help="only measure the peak memory of nnlite train on a generated "
+                             "50,000-row table with free text and 100-value categories")
     args = parser.parse_args(argv)
+    if args.memory:
+        save_json("tabular_memory", measure_memory())
+        return 0
     rows, skipped, results = [], [], {}
     with tempfile.TemporaryDirectory() as folder:
         for name, load, source, _ in datasets():

@@ -164,7 +164,7 @@ def training_plan(rows, inputs, args=None) -> dict:
         ``split`` (validation fraction), ``held_out`` (validation rows) and ``lr``.
     """
     if rows < 1000:
-        plan = {"hidden": (64,), "dropout": 0.1, "epochs": 500, "batch_size": 16,
+        plan = {"hidden": (128,), "dropout": 0.3, "epochs": 500, "batch_size": 16,
                 "patience": 30, "split": 0.2}
     elif rows < 10000:
         plan = {"hidden": (128, 64), "dropout": 0.1, "epochs": 300, "batch_size": 32,
@@ -247,7 +247,16 @@ def _summary(args) -> int:
         print(f"Target: {encoder.target!r} ({encoder.task})")
         if encoder.classes is not None:
             print(f"Classes: {', '.join(map(str, encoder.classes))}")
-        print(f"Input columns ({len(encoder.features)}): {', '.join(encoder.features)}")
+        left_out = {*encoder.identifiers}
+        used = [c for c in encoder.features if c not in left_out and (
+            c in encoder.numeric or c in encoder.dates or c in encoder.categorical
+            or c in encoder.text)]
+        print(f"Input columns ({len(used)}): {', '.join(used)}")
+        for label, names in (("Dates", list(encoder.dates)), ("Free text", encoder.text),
+                             ("Identifiers (left out)",
+                              [*encoder.id_columns, *encoder.identifiers])):
+            if names:
+                print(f"{label}: {', '.join(names)}")
         print(f"Encoded inputs ({len(encoder.feature_names)}): "
               f"{', '.join(encoder.feature_names)}")
     return EXIT_OK
@@ -504,7 +513,7 @@ def _build_parser():
                          help="hidden layer sizes, comma-separated, e.g. 64,32 (default: by "
                               "table size)")
         sub.add_argument("--dropout", type=_dropout, default=None,
-                         help="dropout rate after each hidden layer (default 0.1)")
+                         help="dropout rate after each hidden layer (default: by table size)")
         sub.add_argument("--activation", type=_activation, default="relu",
                          help="activation of the hidden layers (default relu)")
         sub.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], default="adam")

@@ -150,15 +150,12 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     if model is model_or_builder:
         # Train a copy with fresh weights: the caller's model (maybe trained already) stays
         # as it is, and the comparison is between models trained for the same budget.
-        from nnlite.layers.base import get_layer_class
         from nnlite.model import Sequential
 
         spec = model.get_config()
         if "compile" not in spec:
             raise RuntimeError("compare_with_baselines: the model needs compile() first.")
-        model = Sequential([get_layer_class(entry["class_name"])(**entry["config"])
-                            for entry in spec["layers"]], spec["input_shape"], spec["name"])
-        model.compile(**spec["compile"])
+        model = Sequential.from_config(spec)
     fit_kwargs = {"epochs": 50, "batch_size": 32, "verbose": 0, **(fit_kwargs or {})}
     if task == "auto":
         task = "regression" if getattr(model.loss, "name", "") == "mse" else "classification"

@@ -41,9 +41,9 @@ def test_train_beats_097_and_prints_baselines(trained):
     assert code == 0 and path.exists()
     rows = {m.group(1).strip(): float(m.group(2))
             for m in re.finditer(r"^\s*(.+?)\s+(\d\.\d{4})\s+\d\.\d{4}\s+\d+\.\d{4}$", out, re.M)}
-    assert list(rows) == ["nnlite Sequential (64,)", "Dummy (most frequent)",
-                          "LogisticRegression", "MLPClassifier (64,)", "RandomForest"]
-    assert rows["nnlite Sequential (64,)"] >= 0.97
+    assert list(rows) == ["nnlite Sequential (128,)", "Dummy (most frequent)",
+                          "LogisticRegression", "MLPClassifier (128,)", "RandomForest"]
+    assert rows["nnlite Sequential (128,)"] >= 0.97
     assert "Saved the model and its data encoder" in out
     # Early stopping on a validation split, with the best epoch's weights.
     assert re.search(r"Training on 275 rows \(55 of them for early stopping\), testing on 69", out)
@@ -92,9 +92,9 @@ def test_evaluate(trained, capsys):
 def test_summary(trained, capsys):
     code, out, _ = _run(capsys, "summary", trained[3])
     assert code == 0
-    # 11 inputs (5 numbers, 3 islands, sex: female, male and the text 'NA'), then 64, then 3:
-    # 11*64+64 + 64*3+3 = 768 + 195.
-    assert "Total params: 963" in out
+    # 11 inputs (5 numbers, 3 islands, sex: female, male and the text 'NA'), then 128, then
+    # 3: 11*128+128 + 128*3+3 = 1536 + 387.
+    assert "Total params: 1,923" in out
     assert "Target: 'species' (classification)" in out
     assert "Classes: Adelie, Chinstrap, Gentoo" in out
 
@@ -239,6 +239,9 @@ def test_identifiers_are_left_out_and_carried_to_the_predictions(tmp_path, capsy
                           "--out", model, *QUICK)
     assert code == 0
     assert "left out identifier columns 'Unnamed: 0', 'PassengerId'" in err
+    code, out, _ = _run(capsys, "summary", model)
+    assert "Identifiers (left out): Unnamed: 0, PassengerId" in out
+    assert "Input columns (2): size, colour" in out
     code, out, _ = _run(capsys, "predict", model, DATA / "sorted_with_index.csv")
     preds = pd.read_csv(io.StringIO(out))
     assert list(preds.columns) == ["Unnamed: 0", "PassengerId", "predicted_label"]
@@ -359,7 +362,7 @@ def test_training_plan_by_table_size_and_options():
     from nnlite.cli import training_plan
 
     small, medium, large = (training_plan(n, 10) for n in (300, 5000, 50000))
-    assert small["hidden"] == (64,) and small["split"] == 0.2 and small["held_out"] == 60
+    assert small["hidden"] == (128,) and small["split"] == 0.2 and small["held_out"] == 60
     assert medium["hidden"] == (128, 64) and large["hidden"] == (256, 128)
     assert small["epochs"] > medium["epochs"] > large["epochs"]
     assert small["batch_size"] < large["batch_size"]
