@@ -67,3 +67,19 @@ def non_negative_int(owner: str, name: str, value) -> int:
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{owner}: {name} must be a non-negative int, got {value!r}.")
     return int(value)
+
+
+class LazyModule:
+    """A module imported on first attribute access, so that ``import nnlite`` stays fast
+    (SciPy's submodules cost a few tenths of a second to import). Each attribute is cached
+    on first use, so later calls cost nothing extra."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        import importlib
+
+        value = getattr(importlib.import_module(self._name), attr)
+        setattr(self, attr, value)
+        return value

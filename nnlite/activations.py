@@ -14,9 +14,10 @@ array([0., 2.])
 import math
 
 import numpy as np
-from scipy import special
 
-from nnlite._utils import lookup
+from nnlite._utils import LazyModule, lookup
+
+special = LazyModule("scipy.special")
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

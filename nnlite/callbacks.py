@@ -226,18 +226,41 @@ class EarlyStopping(_Monitor):
 class ModelCheckpoint(_Monitor):
     """Save the model after each epoch, or only when ``monitor`` improves.
 
+    Each file is written atomically (``nnlite.serialization.atomic_write``): a crash or a
+    full disk during a save leaves the previous checkpoint as it was.
+
     Args:
         filepath: target file; may contain format fields such as ``{epoch:02d}``
-            (1-based) or any log name, e.g. ``"model-{epoch:02d}-{val_loss:.3f}.nnlite"``.
+            (1-based), ``{learning_rate}``, ``{loss}``, a compiled metric, or with validation
+            data their ``val_`` versions, e.g. ``"model-{epoch:02d}-{val_loss:.3f}.nnlite"``.
         monitor: log name that decides what "best" means.
         save_best_only: save only when ``monitor`` improves.
         mode: ``"min"``, ``"max"`` or ``"auto"``.
+
+    Raises:
+        ValueError: when ``fit`` starts, before the first epoch, if the folder does not exist
+            or cannot be written, or ``filepath`` has a format field that no epoch's logs
+            will hold (a ``{val_...}`` field without validation data) or that cannot be
+            formatted.
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
         super().__init__(monitor, mode)
         self.filepath = str(filepath)
         self.save_best_only = save_best_only
+
+    def on_train_begin(self, logs=None):
+        names, validates = self._log_names()
+        example = self._format(0, dict.fromkeys(names, 0.0), names, validates)
+        folder = os.path.dirname(os.path.abspath(example))
+        if not os.path.isdir(folder):
+            raise ValueError(f"ModelCheckpoint: the folder {folder!r} of {self.filepath!r} does "
+                             "not exist; create it before fit.")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"ModelCheckpoint: the folder {folder!r} of {self.filepath!r} is "
+                             "not writable.")
+        if os.path.isdir(example):
+            raise ValueError(f"ModelCheckpoint: {self.filepath!r} names a folder, not a file.")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -246,7 +269,50 @@ class ModelCheckpoint(_Monitor):
             if not self._improved(value):
                 return
             self.best = value
-        self.model.save(self.filepath.format(epoch=epoch + 1, **logs))
+        # The learning rate is always known, whether or not a scheduler logged it.
+        values = {"learning_rate": self.model.optimizer.learning_rate, **logs}
+        self.model.save(self._format(epoch, values))
+
+    def _log_names(self):
+        """The log names every epoch will have, and whether ``fit`` validates (None when
+        ``fit`` did not say: then the ``val_`` version of every known name passes)."""
+        params = getattr(self, "params", None) or {}
+        names = {"loss", *(getattr(self.model, "metrics", None) or []),
+                 *(name for name in params.get("metrics") or [] if isinstance(name, str))}
+        validation = params.get("do_validation")
+        if validation is None or validation:
+            names |= {f"val_{name}" for name in names if not name.startswith("val_")}
+        elif any(name.startswith("val_") for name in names):
+            names = {name for name in names if not name.startswith("val_")}
+        return names | {"learning_rate"}, validation
+
+    def _format(self, epoch, values, names=None, validates=None):
+        """``filepath`` with the epoch's values; with ``names``, check the fields first."""
+        if names is not None:
+            import string
+
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(self.filepath)
+                          if f is not None]
+            except ValueError as exc:
+                raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
+                                 f"format string: {exc}.") from exc
+            for field in fields:
+                key = field.split(".")[0].split("[")[0]
+                if key == "epoch" or key in names:
+                    continue
+                if key.startswith("val_") and key[4:] in names and validates is False:
+                    hint = " needs validation data (validation_data or validation_split)"
+                else:
+                    hint = (" is not a value the logs will hold; use epoch or one of "
+                            f"{', '.join(sorted(names))}")
+                raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} field "
+                                 f"{{{field}}}{hint}.")
+        try:
+            return self.filepath.format(epoch=epoch + 1, **values)
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} cannot be formatted "
+                             f"with the logs: {type(exc).__name__}: {exc}.") from exc
 
 
 class LearningRateScheduler(Callback):
@@ -336,7 +402,7 @@ class CSVLogger(Callback):
         self._file = self._keys = None
 
     def on_train_begin(self, logs=None):
-        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._keys = None
 
     def on_epoch_end(self, epoch, logs=None):

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             print(f"nnlite {args.command}: interrupted.", file=sys.stderr)
             return 130
-        except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+        except Exception as exc:  # the promise is one line, never a traceback
             print(f"nnlite {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
 

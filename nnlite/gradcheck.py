@@ -27,44 +27,25 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
 
     Raises:
         ValueError: when the target's parameters are not float64, or a model has no targets.
+        RuntimeError: when a float input gets no gradient from ``backward`` (a layer that
+            skipped it would otherwise be checked less without anyone noticing).
     """
     rng = np.random.default_rng(seed)
     if np.issubdtype(np.asarray(x).dtype, np.floating):
         x = np.array(x, dtype=np.float64)
     is_model = hasattr(target, "layers")
     layers = target.layers if is_model else [target]
-
-    if is_model:
-        if y is None:
-            raise ValueError("gradcheck: a model needs targets y to compute its loss.")
-
-        def scalar(inp):
-            return target.compute_loss(inp, y)
-
-        analytic_x = target.compute_gradients(x, y, training=False)
-    else:
-        if not target.built:
-            target(x)
-        projection = rng.standard_normal(target(x).shape)
-
-        def scalar(inp):
-            return float(np.sum(target(inp) * projection))
-
-        target(x)
-        analytic_x = target.backward(projection)
-
-    for layer in layers:
-        for key, value in layer.params.items():
-            if value.dtype != np.float64:
-                raise ValueError(
-                    f"gradcheck needs float64 weights, but {layer.name!r}.{key} is {value.dtype}:"
-                    " build with dtype='float64' or call nnlite.set_dtype('float64') first."
-                )
+    scalar, analytic_x = (_model_pass if is_model else _layer_pass)(target, x, y, rng)
+    _require_float64(layers)
+    if x.dtype == np.float64 and analytic_x is None:
+        who = "the model" if is_model else f"{type(target).__name__} {target.name!r}"
+        raise RuntimeError(f"gradcheck: {who} returned no gradient for its float input; "
+                           "backward must return d(loss)/d(input) when called on its own.")
     analytic = {f"{layer.name}.{key}": layer.grads[key].copy()
                 for layer in layers for key in layer.params}
 
     errors = {}
-    if analytic_x is not None and x.dtype == np.float64:
+    if analytic_x is not None:
         errors["input"] = _compare(analytic_x, _numeric(scalar, x, x, eps, max_elements, rng))
     for layer in layers:
         for key, param in layer.params.items():
@@ -73,6 +54,40 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
             errors[name] = _compare(analytic[name], numeric)
     worst = max(errors.values(), default=0.0)
     return (worst, errors) if return_details else worst
+
+
+def _model_pass(model, x, y, rng):
+    """The model's loss as a function of its input, and the analytic input gradient."""
+    if y is None:
+        raise ValueError("gradcheck: a model needs targets y to compute its loss.")
+
+    def scalar(inp):
+        return model.compute_loss(inp, y)
+
+    return scalar, model.compute_gradients(x, y, training=False)
+
+
+def _layer_pass(layer, x, y, rng):
+    """``sum(R * layer(x))`` for a fixed random ``R``, and its analytic input gradient."""
+    if not layer.built:
+        layer(x)
+    projection = rng.standard_normal(layer(x).shape)
+
+    def scalar(inp):
+        return float(np.sum(layer(inp) * projection))
+
+    layer(x)
+    return scalar, layer.backward(projection)
+
+
+def _require_float64(layers):
+    for layer in layers:
+        for key, value in layer.params.items():
+            if value.dtype != np.float64:
+                raise ValueError(
+                    f"gradcheck needs float64 weights, but {layer.name!r}.{key} is {value.dtype}:"
+                    " build with dtype='float64' or call nnlite.set_dtype('float64') first."
+                )
 
 
 def _numeric(scalar, x, tensor, eps, max_elements, rng):

@@ -8,9 +8,10 @@ Values are drawn in float64 and then cast, so a seed gives the same weights in b
 import math
 
 import numpy as np
-from scipy import stats
 
-from nnlite._utils import lookup
+from nnlite._utils import LazyModule, lookup
+
+stats = LazyModule("scipy.stats")
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it keeps the
 # requested variance after truncation, as Keras' VarianceScaling does.

@@ -9,9 +9,10 @@ renormalised; where the clip is active the derivative is 0, exactly as for the v
 import functools
 
 import numpy as np
-from scipy import special
 
-from nnlite._utils import lookup
+from nnlite._utils import LazyModule, lookup
+
+special = LazyModule("scipy.special")
 
 
 @functools.cache
@@ -110,6 +111,9 @@ class MeanSquaredError(Loss):
 
 class _CrossEntropy(Loss):
     def __init__(self, from_logits: bool = False):
+        if not isinstance(from_logits, bool | np.bool_):
+            raise TypeError(f"{self.name}: from_logits must be True or False, got "
+                            f"{from_logits!r}.")
         self.from_logits = bool(from_logits)
 
     def get_config(self):
@@ -134,6 +138,13 @@ class BinaryCrossentropy(_CrossEntropy):
     """
 
     name = "binary_crossentropy"
+
+    def check_targets(self, y_true, pred_shape):
+        """Also refuse targets outside ``[0, 1]``: they are probabilities, and a 5 or a -1
+        would give a negative loss that training would then push further down."""
+        y_true = np.asarray(y_true)
+        _check_range(self.name, y_true, 0.0, 1.0, "in [0, 1]")
+        return super().check_targets(y_true, pred_shape)
 
     def _elementwise(self, y_true, y_pred):
         if self.from_logits:
@@ -173,6 +184,8 @@ class CategoricalCrossentropy(_CrossEntropy):
         return -y_true / p * inside
 
     def check_targets(self, y_true, pred_shape):
+        """Targets are one-hot (or soft) class weights: the right shape, finite and
+        non-negative (a negative entry would reward a wrong class)."""
         y_true = np.asarray(y_true)
         if y_true.shape != pred_shape:
             raise ValueError(
@@ -180,6 +193,7 @@ class CategoricalCrossentropy(_CrossEntropy):
                 f"({pred_shape[-1]} classes), got {y_true.shape}. For integer labels use "
                 "'sparse_categorical_crossentropy'."
             )
+        _check_range(self.name, y_true, 0.0, np.inf, "finite and non-negative")
         return y_true
 
 
@@ -237,6 +251,26 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         rows = one_hot.reshape(-1, y_pred.shape[-1])                  # a view: C-contiguous
         rows[np.arange(len(rows)), labels.reshape(-1)] = 1.0
         return one_hot
+
+
+def _check_range(name, values, low, high, allowed):
+    """Raise ValueError naming the loss, the first value outside ``[low, high]`` (NaN and
+    infinities included) and its index."""
+    if values.dtype.kind not in "fiub" or values.size == 0:
+        return  # other kinds fail when cast to the predictions' dtype
+    if values.dtype.kind in "iub":
+        ok = values.min() >= low and values.max() <= high
+    else:
+        # min and max propagate NaN, and an infinity is outside any finite range.
+        low_seen, high_seen = values.min(), values.max()
+        ok = low_seen >= low and high_seen <= high and np.isfinite(high_seen)
+    if ok:
+        return
+    bad = ~((values >= low) & (values <= high) & np.isfinite(values))
+    index = np.unravel_index(int(np.argmax(bad)), values.shape)
+    where = index[0] if values.ndim == 1 else tuple(int(i) for i in index)
+    raise ValueError(f"{name}: targets must be {allowed}, got {values[index].item()!r} at "
+                     f"index {where}.")
 
 
 _CLASSES = {cls.name: cls for cls in (MeanSquaredError, BinaryCrossentropy,

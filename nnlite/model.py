@@ -865,7 +865,7 @@ def _end_training(callback_list, raise_errors):
     for callback in callback_list:
         try:
             callback.on_train_end({})
-        except Exception as exc:  # noqa: BLE001 - the others must still clean up
+        except Exception as exc:  # the other callbacks must still clean up
             first_error = first_error or exc
     if raise_errors and first_error is not None:
         raise first_error

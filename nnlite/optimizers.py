@@ -1,23 +1,17 @@
 """Optimizers: in-place updates of the layers' arrays, with lazily created state.
 
 ``Optimizer.step(layers)`` visits every trainable layer's params and calls ``_update`` once
-per array. Hyperparameters are Python floats so that float32 weights stay float32.
+per array. Hyperparameters are Python floats so that float32 weights stay float32 (NumPy
+scalars are accepted and converted). ``get_state`` / ``set_state`` carry everything beyond
+the config that the next step depends on, so a saved and reloaded run continues exactly.
 """
 
 import math
+import numbers
 
 import numpy as np
 
-from nnlite._utils import lookup
-
-
-def _positive(owner, name, value, allow_zero=False):
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        kind = "a non-negative" if allow_zero else "a positive"
-        raise ValueError(f"{owner}: {name} must be {kind} float, got {value!r}.")
-    return float(value)
+from nnlite._utils import fraction, lookup, positive_number
 
 
 class Optimizer:
@@ -28,9 +22,11 @@ class Optimizer:
     """
 
     name = "optimizer"
+    #: Names of the per-parameter arrays ``_update`` keeps (momentum buffers, moments).
+    slot_names: tuple[str, ...] = ()
 
     def __init__(self, learning_rate: float):
-        self.learning_rate = _positive(type(self).__name__, "learning_rate", learning_rate)
+        self.learning_rate = positive_number(type(self).__name__, "learning_rate", learning_rate)
         self.iterations = 0
         self.state: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
@@ -55,6 +51,71 @@ class Optimizer:
     def get_config(self) -> dict:
         return {"learning_rate": self.learning_rate}
 
+    def get_state(self) -> dict:
+        """Return what the next step depends on beyond ``get_config()``, as copies.
+
+        Returns:
+            ``{"iterations": int, "learning_rate": float, "slots": {(layer_name, param_key):
+            {slot_name: array}}}``; the slots are the arrays named in ``slot_names`` (SGD's
+            ``velocity``, Adam's ``m`` and ``v``, RMSprop's ``v``) created so far.
+        """
+        return {"iterations": self.iterations, "learning_rate": self.learning_rate,
+                "slots": {key: {name: array.copy() for name, array in slots.items()}
+                          for key, slots in self.state.items()}}
+
+    def set_state(self, state: dict, layers=None) -> None:
+        """Replace the step count, learning rate and slots with those of ``get_state()``.
+
+        Args:
+            state: a dict as returned by ``get_state`` (the arrays are copied).
+            layers: when given, every slot must belong to a param of these layers, with
+                its shape and dtype, so that a later ``step`` cannot broadcast a wrong one.
+
+        Raises:
+            ValueError: for a negative or non-integer ``iterations``, a learning rate that is
+                not a positive number, an unknown slot name, a slot for a param that the
+                layers do not have, or an array of the wrong shape or dtype, or non-finite.
+            TypeError: when ``state`` is not a dict of that form.
+        """
+        owner = f"{type(self).__name__}.set_state"
+        if not isinstance(state, dict) or not isinstance(state.get("slots"), dict):
+            raise TypeError(f"{owner}: expected the dict get_state() returns, got "
+                            f"{type(state).__name__}.")
+        iterations = state.get("iterations")
+        if (not isinstance(iterations, numbers.Integral) or isinstance(iterations, bool)
+                or iterations < 0):
+            raise ValueError(f"{owner}: iterations must be a non-negative int, got "
+                             f"{iterations!r}.")
+        learning_rate = positive_number(owner, "learning_rate", state.get("learning_rate"))
+        params = None if layers is None else {
+            (layer.name, key): p for layer in layers for key, p in layer.params.items()}
+        slots = {}
+        for key, named in state["slots"].items():
+            if not isinstance(named, dict):
+                raise TypeError(f"{owner}: the slots of {key!r} must be a dict, got "
+                                f"{type(named).__name__}.")
+            if params is not None and key not in params:
+                raise ValueError(f"{owner}: a slot names param {key!r}, which the model "
+                                 "does not have.")
+            slots[key] = {}
+            for name, array in named.items():
+                if name not in self.slot_names:
+                    raise ValueError(f"{owner}: unknown slot {name!r} for {key!r}; "
+                                     f"{self!r} keeps {list(self.slot_names)}.")
+                array = np.asarray(array)
+                if params is not None and (array.shape != params[key].shape
+                                           or array.dtype != params[key].dtype):
+                    raise ValueError(f"{owner}: slot {name!r} of {key!r} must have shape "
+                                     f"{params[key].shape} and dtype {params[key].dtype}, "
+                                     f"got {array.shape} {array.dtype}.")
+                if array.dtype.kind != "f" or not np.isfinite(array).all():
+                    raise ValueError(f"{owner}: slot {name!r} of {key!r} must hold finite "
+                                     f"floats, got dtype {array.dtype}.")
+                slots[key][name] = np.array(array, order="C")  # a copy, never a view
+        self.iterations = int(iterations)
+        self.learning_rate = learning_rate
+        self.state = slots
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
@@ -73,13 +134,16 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(learning_rate)
-        self.momentum = _positive("SGD", "momentum", momentum, allow_zero=True)
-        if self.momentum >= 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}.")
+        self.momentum = fraction("SGD", "momentum", momentum)
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0.")
         self.nesterov = bool(nesterov)
-        self.weight_decay = _positive("SGD", "weight_decay", weight_decay, allow_zero=True)
+        self.weight_decay = positive_number("SGD", "weight_decay", weight_decay, allow_zero=True)
+
+    @property
+    def slot_names(self):
+        # Plain SGD keeps nothing between steps.
+        return ("velocity",) if self.momentum else ()
 
     def _update(self, key, param, grad):
         if self.weight_decay:
@@ -110,14 +174,13 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    slot_names = ("m", "v")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
-        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not isinstance(value, int | float) or not 0.0 <= value < 1.0:
-                raise ValueError(f"Adam: {arg} must be in [0, 1), got {value!r}.")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        self.epsilon = _positive("Adam", "epsilon", epsilon)
+        self.beta_1 = fraction("Adam", "beta_1", beta_1)
+        self.beta_2 = fraction("Adam", "beta_2", beta_2)
+        self.epsilon = positive_number("Adam", "epsilon", epsilon)
 
     def _update(self, key, param, grad):
         m = self._slot(key, "m", param)
@@ -147,13 +210,12 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    slot_names = ("v",)
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         super().__init__(learning_rate)
-        if not isinstance(rho, int | float) or not 0.0 <= rho < 1.0:
-            raise ValueError(f"RMSprop: rho must be in [0, 1), got {rho!r}.")
-        self.rho = float(rho)
-        self.epsilon = _positive("RMSprop", "epsilon", epsilon)
+        self.rho = fraction("RMSprop", "rho", rho)
+        self.epsilon = positive_number("RMSprop", "epsilon", epsilon)
 
     def _update(self, key, param, grad):
         v = self._slot(key, "v", param)

@@ -1,7 +1,16 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import nnlite
+
+# NNLITE_HYPOTHESIS_PROFILE=long gives the property-based tests of test_reliability.py many
+# more examples than the few dozen they run in `make test`.
+settings.register_profile("long", max_examples=3000, deadline=None)
+if os.environ.get("NNLITE_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["NNLITE_HYPOTHESIS_PROFILE"])
 
 
 @pytest.fixture

@@ -167,7 +167,18 @@ def test_the_model_writes_no_layer_attribute_during_fit(rng):
 def test_a_user_class_cannot_replace_a_built_in_layer_when_loading():
     from nnlite.layers import get_layer_class
 
-    class Dense(nnlite.layers.Layer):   # noqa: F811 - deliberately the built-in's name
+    class Dense(nnlite.layers.Layer):
         pass
 
     assert get_layer_class("Dense") is nnlite.layers.Dense
+
+
+def test_import_nnlite_loads_no_heavy_dependency():
+    import subprocess
+    import sys
+
+    code = ("import sys, nnlite; print(','.join(m for m in ('pandas', 'sklearn', 'scipy', "
+            "'matplotlib', 'tqdm') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == ""

@@ -52,3 +52,17 @@ def test_a_small_run_writes_its_results(module, argv, tmp_path, monkeypatch, cap
     payload = json.loads(written.read_text())
     assert payload["machine"]["numpy"]
     assert payload["results"]["nnlite"]["median"] > 0
+
+
+def test_the_text_workload_runs_small_and_compares_with_sklearn(tmp_path, monkeypatch, capsys):
+    from benchmarks import text_vectorize
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    texts = text_vectorize.make_texts(50, words=40)
+    assert len(texts) == 50 and all(t[0].isupper() and t.endswith(".") for t in texts)
+    text_vectorize.main(["--texts", "300", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "| scikit-learn |" in out and "| nnlite int |" in out
+    payload = json.loads((tmp_path / "text_vectorize.json").read_text())
+    assert payload["results"]["learn"]["nnlite count (sparse)"]["min"] > 0
+    assert "text_vectorize" in bench_main.workloads()

@@ -45,7 +45,7 @@ def test_dropout_drops_the_rate_and_rescales(rng):
 
 
 def test_dropout_bad_rate():
-    with pytest.raises(ValueError, match=r"Dropout: rate must be a float in \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"Dropout: rate must be in \[0, 1\), got 1.0"):
         Dropout(1.0)
 
 
@@ -57,3 +57,15 @@ def test_activation_layer_gradcheck(float64, rng):
 def test_activation_layer_rejects_unknown_name():
     with pytest.raises(ValueError, match="Unknown activation 'tanhh'"):
         Activation("tanhh")
+
+
+def test_dropout_accepts_numpy_scalar_rates():
+    layer = Dropout(np.float32(0.5))
+    assert layer.rate == 0.5 and type(layer.rate) is float
+    assert Dropout(np.float64(0.0)).rate == 0.0
+
+
+@pytest.mark.parametrize("rate", [True, False, float("nan"), np.float32("inf"), -0.1, "0.5"])
+def test_dropout_refuses_bools_and_non_finite_rates(rate):
+    with pytest.raises(ValueError, match=r"Dropout: rate must be in \[0, 1\), got"):
+        Dropout(rate)

@@ -31,3 +31,11 @@ def test_custom_layer_example_passes_gradcheck(capsys):
     finally:
         nnlite.set_dtype("float32")
     assert float(capsys.readouterr().out.strip()) < 1e-6
+
+
+def test_the_docs_index_links_every_page():
+    index = (ROOT / "docs" / "index.md").read_text()
+    linked = set(re.findall(r"\]\(([^)#]+)", index))
+    pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*")
+             if p.suffix in (".md", ".ipynb") and p.name != "index.md"}
+    assert pages <= linked, f"not linked from docs/index.md: {sorted(pages - linked)}"

@@ -2,14 +2,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.image import imread  # noqa: E402
-from sklearn import metrics as skm  # noqa: E402
+import numpy as np
+import pytest
+from matplotlib.image import imread
+from sklearn import metrics as skm
 
-import nnlite  # noqa: E402
-from nnlite import evaluation  # noqa: E402
-from nnlite.layers import Dense  # noqa: E402
+import nnlite
+from nnlite import evaluation, plots
+from nnlite.layers import Dense
 
 Y_TRUE = np.array([0, 0, 1, 1, 2, 2, 2])
 Y_PRED = np.array([0, 1, 1, 1, 2, 0, 2])
@@ -127,7 +127,7 @@ def test_plot_learning_curves_png(tmp_path):
     history = {"loss": [1.0, 0.5, 0.3], "accuracy": [0.5, 0.7, 0.9],
                "val_loss": [1.1, 0.6, 0.5], "val_accuracy": [0.4, 0.6, 0.8],
                "learning_rate": [0.1, 0.1, 0.1]}
-    fig = evaluation.plot_learning_curves(history, path=tmp_path / "curves.png")
+    fig = plots.plot_learning_curves(history, path=tmp_path / "curves.png")
     _check_png(tmp_path / "curves.png", fig)
     assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["training", "validation"]
@@ -138,20 +138,20 @@ def test_plot_learning_curves_from_a_fit(rng):
     model = nnlite.Sequential([Dense(3, activation="softmax")])
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=2, verbose=0)
-    fig = evaluation.plot_learning_curves(history)
+    fig = plots.plot_learning_curves(history)
     np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(),
                                   history.history["loss"])
 
 
 def test_plot_learning_curves_errors():
     with pytest.raises(ValueError, match=r"history is empty"):
-        evaluation.plot_learning_curves({})
+        plots.plot_learning_curves({})
     with pytest.raises(ValueError, match=r"no 'mae' in the history; it has loss"):
-        evaluation.plot_learning_curves({"loss": [1.0]}, metrics=["mae"])
+        plots.plot_learning_curves({"loss": [1.0]}, metrics=["mae"])
 
 
 def test_plot_confusion_matrix_png(tmp_path):
-    fig = evaluation.plot_confusion_matrix(Y_TRUE, Y_PRED, ["cat", "dog", "emu"],
+    fig = plots.plot_confusion_matrix(Y_TRUE, Y_PRED, ["cat", "dog", "emu"],
                                            path=tmp_path / "cm.png")
     _check_png(tmp_path / "cm.png", fig)
     ax = fig.axes[0]
@@ -161,7 +161,7 @@ def test_plot_confusion_matrix_png(tmp_path):
 
 
 def test_plot_activations_png(tmp_path):
-    fig = evaluation.plot_activations(["relu", "tanh", "gelu"], path=tmp_path / "act.png")
+    fig = plots.plot_activations(["relu", "tanh", "gelu"], path=tmp_path / "act.png")
     _check_png(tmp_path / "act.png", fig)
     relu = fig.axes[0]
     x, derivative = relu.get_lines()[-1].get_data()
@@ -170,9 +170,9 @@ def test_plot_activations_png(tmp_path):
 
 def test_plot_activations_errors():
     with pytest.raises(ValueError, match=r"'softmax' normalises across the last axis"):
-        evaluation.plot_activations(["relu", "softmax"])
+        plots.plot_activations(["relu", "softmax"])
     with pytest.raises(ValueError, match=r"Unknown activation 'relux'"):
-        evaluation.plot_activations("relux")
+        plots.plot_activations("relux")
 
 
 class _StandIn:
@@ -185,7 +185,7 @@ class _StandIn:
 @pytest.mark.parametrize("in_ch", [1, 3])
 def test_plot_kernels_png(tmp_path, rng, in_ch):
     layer = _StandIn(rng.normal(size=(3, 5, in_ch, 10)))
-    fig = evaluation.plot_kernels(layer, path=tmp_path / "kernels.png")
+    fig = plots.plot_kernels(layer, path=tmp_path / "kernels.png")
     _check_png(tmp_path / "kernels.png", fig)
     shown = [ax for ax in fig.axes if ax.get_visible() and ax.images]
     assert len(shown) == 10
@@ -195,13 +195,13 @@ def test_plot_kernels_png(tmp_path, rng, in_ch):
 def test_plot_kernels_errors():
     with pytest.raises(ValueError, match=r"expected a Conv2D kernel of shape \(kh, kw, in_ch, "
                                          r"filters\), got shape \(3, 3\)"):
-        evaluation.plot_kernels(np.zeros((3, 3)))
+        plots.plot_kernels(np.zeros((3, 3)))
     with pytest.raises(ValueError, match=r"channel must be in \[0, 2\), got 2"):
-        evaluation.plot_kernels(np.zeros((3, 3, 2, 4)), channel=2)
+        plots.plot_kernels(np.zeros((3, 3, 2, 4)), channel=2)
 
 
 def test_figures_show_as_png_in_a_notebook():
-    fig = evaluation.plot_activations("relu")
+    fig = plots.plot_activations("relu")
     assert fig._repr_png_().startswith(b"\x89PNG")
 
 
@@ -213,9 +213,9 @@ def test_compare_with_baselines_needs_a_model(rng):
 
 
 def test_plot_confusion_matrix_normalized_and_bad_normalize():
-    fig = evaluation.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="true")
+    fig = plots.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="true")
     assert fig.axes[0].get_title() == "Confusion matrix (rows sum to 1)"
     assert "0.67" in [t.get_text() for t in fig.axes[0].texts]  # class 2: 2 of 3 right
     with pytest.raises(ValueError, match=r"normalize must be None, 'true', 'pred' or 'all', "
                                          r"got 'rows'"):
-        evaluation.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="rows")
+        plots.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="rows")

@@ -41,3 +41,13 @@ def test_model_needs_targets(float64):
     model.compile(loss="mse")
     with pytest.raises(ValueError, match="needs targets y"):
         nnlite.gradcheck(model, np.zeros((1, 2)))
+
+
+def test_a_float_input_without_gradient_fails_loudly(float64, rng):
+    class NoInputGrad(Dense):
+        def backward(self, grad_output, fused=False, input_grad=True):
+            super().backward(grad_output, fused=fused)
+            return None
+
+    with pytest.raises(RuntimeError, match=r"no_input_grad.*no gradient for its float input"):
+        nnlite.gradcheck(NoInputGrad(2, name="no_input_grad"), rng.standard_normal((3, 4)))

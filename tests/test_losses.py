@@ -151,3 +151,62 @@ def test_sparse_equals_categorical_with_one_hot_targets(from_logits, shape, rng)
         np.testing.assert_allclose(sparse.gradient(labels, pred, w),
                                    dense.gradient(one_hot, pred, w), rtol=1e-12)
     np.testing.assert_array_equal(sparse.one_hot_targets(labels.astype(float), pred), one_hot)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize(("bad", "shown"), [(5.0, "5.0"), (-1.0, "-1.0"), (np.nan, "nan")])
+def test_binary_crossentropy_refuses_targets_outside_0_1(from_logits, bad, shown):
+    loss = losses.BinaryCrossentropy(from_logits=from_logits)
+    y_true = np.array([0.0, 1.0, 0.5, bad])
+    y_pred = np.full((4, 1), 0.3)
+    with pytest.raises(ValueError, match=rf"binary_crossentropy: targets must be in \[0, 1\], "
+                       rf"got {shown} at index 3\."):
+        loss(y_true, y_pred)
+    with pytest.raises(ValueError, match="at index 3"):
+        loss.gradient(y_true, y_pred)
+
+
+def test_binary_crossentropy_names_the_position_in_2d_targets():
+    y_true = np.array([[0, 1], [2, 0]])
+    with pytest.raises(ValueError, match=r"got 2 at index \(1, 0\)"):
+        losses.BinaryCrossentropy()(y_true, np.full((2, 2), 0.5))
+
+
+@pytest.mark.parametrize(("bad", "shown"), [(-0.5, "-0.5"), (np.inf, "inf")])
+def test_categorical_crossentropy_refuses_negative_or_infinite_targets(bad, shown):
+    y_true = np.eye(3)[[0, 1, 2]]
+    y_true[2, 1] = bad
+    with pytest.raises(ValueError, match=rf"categorical_crossentropy: targets must be finite "
+                       rf"and non-negative, got {shown} at index \(2, 1\)\."):
+        losses.CategoricalCrossentropy()(y_true, np.full((3, 3), 1 / 3))
+
+
+def test_valid_targets_of_every_numeric_kind_are_accepted():
+    p = np.full((2, 1), 0.25)
+    for y_true in (np.array([0, 1]), np.array([False, True]), np.array([0.0, 1.0], np.float32),
+                   np.array([0, 1], np.uint8)):
+        assert losses.BinaryCrossentropy()(y_true, p) == pytest.approx(
+            -(np.log(0.75) + np.log(0.25)) / 2)
+    soft = np.array([[0.2, 0.8], [1.0, 0.0]])
+    assert losses.CategoricalCrossentropy()(soft, np.full((2, 2), 0.5)) == pytest.approx(
+        np.log(2.0))
+
+
+def test_from_logits_takes_python_and_numpy_bools_only():
+    assert losses.BinaryCrossentropy(from_logits=np.True_).from_logits is True
+    with pytest.raises(TypeError, match=r"binary_crossentropy: from_logits must be True or "
+                       r"False, got 'False'"):
+        losses.BinaryCrossentropy(from_logits="False")
+
+
+def test_a_model_refuses_bce_targets_outside_0_1_before_training(rng):
+    import nnlite
+    from nnlite.layers import Dense
+
+    model = nnlite.Sequential([Dense(1, activation="sigmoid")], input_shape=(2,))
+    model.compile(loss="binary_crossentropy", optimizer="sgd")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 1\], got 5 at index 2"):
+        model.fit(rng.standard_normal((4, 2)), np.array([0, 1, 5, 1]), verbose=0)
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)

@@ -42,7 +42,7 @@ def test_getting_started_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.warns(UserWarning, match="imputed"):
         for block in blocks:
-            exec(compile(block, "docs/index.md", "exec"), {})  # noqa: S102
+            exec(compile(block, "docs/index.md", "exec"), {})
     assert (tmp_path / "curves.png").stat().st_size > 0
     assert (tmp_path / "penguins.nnlite").exists()
 

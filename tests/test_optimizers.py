@@ -135,3 +135,121 @@ def test_unknown_optimizer_name():
     with pytest.raises(ValueError, match=r"Unknown optimizer 'adamw'\. Known: adam, rmsprop, "
                        r"sgd\. Did you mean 'adam'\?"):
         optimizers.get("adamw")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optimizers.Adam(learning_rate=np.float32(0.1), beta_1=np.float64(0.8),
+                            beta_2=np.float32(0.99), epsilon=np.float64(1e-6)),
+    lambda: optimizers.SGD(learning_rate=np.float16(0.5), momentum=np.float32(0.5),
+                           weight_decay=np.int64(0)),
+    lambda: optimizers.RMSprop(learning_rate=np.int32(1), rho=np.float32(0.5)),
+])
+def test_numpy_scalars_are_accepted_and_stored_as_python_floats(make):
+    opt = make()
+    assert all(type(v) is float for k, v in opt.get_config().items() if k != "nesterov")
+    layer = one_param_layer(1.0, 2.0, dtype="float32")
+    opt.step([layer])
+    assert layer.params["kernel"].dtype == np.float32
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: optimizers.SGD(learning_rate=True), r"SGD: learning_rate .* got True"),
+    (lambda: optimizers.Adam(beta_1=False), r"Adam: beta_1 must be in \[0, 1\)"),
+    (lambda: optimizers.Adam(learning_rate=np.float32("nan")), "learning_rate .* got"),
+    (lambda: optimizers.RMSprop(epsilon=float("inf")), "epsilon must be a positive float"),
+    (lambda: optimizers.RMSprop(rho=1.0), r"rho must be in \[0, 1\), got 1\.0"),
+    (lambda: optimizers.SGD(momentum=np.float64(-0.5)), r"momentum must be in \[0, 1\)"),
+    (lambda: optimizers.SGD(weight_decay=-1), "weight_decay must be a non-negative float"),
+])
+def test_bools_and_non_finite_hyperparameters_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def two_param_layers(rng):
+    layer = Dense(3, dtype="float32", name="d")
+    layer.build((4,))
+    twin = Dense(3, dtype="float32", name="d")
+    twin.build((4,))
+    for key, value in layer.params.items():
+        value[...] = rng.standard_normal(value.shape)
+        twin.params[key][...] = value
+    return layer, twin
+
+
+def set_grads(layers, rng):
+    grads = {k: rng.standard_normal(p.shape).astype(np.float32)
+             for k, p in layers[0].params.items()}
+    for layer in layers:
+        layer.grads = {k: g.copy() for k, g in grads.items()}
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.SGD(0.1, momentum=0.9),
+                                  lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+                                  lambda: optimizers.Adam(0.01), lambda: optimizers.RMSprop()])
+def test_set_state_continues_exactly_where_get_state_left(make, rng):
+    layer, twin = two_param_layers(rng)
+    first = make()
+    for _ in range(3):
+        set_grads([layer], rng)
+        first.step([layer])
+    for key, value in layer.params.items():
+        twin.params[key][...] = value
+    second = make()
+    second.set_state(first.get_state(), layers=[twin])
+    assert second.iterations == 3
+    for _ in range(3):
+        set_grads([layer, twin], rng)
+        first.step([layer])
+        second.step([twin])
+    for key in layer.params:
+        np.testing.assert_array_equal(twin.params[key], layer.params[key])
+
+
+def test_get_state_lists_the_slots_and_returns_copies(rng):
+    layer, _ = two_param_layers(rng)
+    opt = optimizers.Adam()
+    set_grads([layer], rng)
+    opt.step([layer])
+    state = opt.get_state()
+    assert state["iterations"] == 1 and state["learning_rate"] == 0.001
+    assert set(state["slots"]) == {("d", "kernel"), ("d", "bias")}
+    assert set(state["slots"][("d", "kernel")]) == {"m", "v"}
+    state["slots"][("d", "kernel")]["m"][...] = 99.0
+    assert not np.any(opt.state[("d", "kernel")]["m"] == 99.0)
+
+
+def test_slot_names():
+    assert optimizers.SGD().slot_names == ()
+    assert optimizers.SGD(momentum=0.5).slot_names == ("velocity",)
+    assert optimizers.Adam.slot_names == ("m", "v")
+    assert optimizers.RMSprop.slot_names == ("v",)
+
+
+def _state(slots, iterations=1, learning_rate=0.1):
+    return {"iterations": iterations, "learning_rate": learning_rate, "slots": slots}
+
+
+@pytest.mark.parametrize(("state", "error", "message"), [
+    (_state({}, iterations=-1), ValueError, "iterations must be a non-negative int, got -1"),
+    (_state({}, iterations=True), ValueError, "iterations must be a non-negative int"),
+    (_state({}, learning_rate=0.0), ValueError, "learning_rate must be a positive float"),
+    (_state({("d", "kernel"): {"w": np.zeros((4, 3), np.float32)}}), ValueError,
+     r"unknown slot 'w'.*keeps \['m', 'v'\]"),
+    (_state({("e", "kernel"): {"m": np.zeros((4, 3), np.float32)}}), ValueError,
+     r"names param \('e', 'kernel'\), which the model does not have"),
+    (_state({("d", "kernel"): {"m": np.zeros((3, 4), np.float32)}}), ValueError,
+     r"must have shape \(4, 3\) and dtype float32, got \(3, 4\) float32"),
+    (_state({("d", "kernel"): {"m": np.zeros((4, 3), np.float64)}}), ValueError,
+     "got .* float64"),
+    (_state({("d", "kernel"): {"m": np.full((4, 3), np.nan, np.float32)}}), ValueError,
+     "must hold finite floats"),
+    (_state({("d", "kernel"): [1, 2]}), TypeError, "must be a dict, got list"),
+    ([], TypeError, "expected the dict get_state"),
+])
+def test_set_state_refuses_what_does_not_fit(state, error, message, rng):
+    layer, _ = two_param_layers(rng)
+    opt = optimizers.Adam()
+    with pytest.raises(error, match=message):
+        opt.set_state(state, layers=[layer])
+    assert opt.iterations == 0 and opt.state == {}

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from nnlite import activations, config
+from nnlite._utils import fraction
 from nnlite.layers.base import Layer
 
 
@@ -38,14 +39,15 @@ class Dropout(Layer):
     the rest by ``1 / (1 - rate)``; at inference it is the identity.
 
     Args:
-        rate: fraction of values to drop, in [0, 1).
+        rate: fraction of values to drop, in [0, 1) (a Python or NumPy number).
+
+    Raises:
+        ValueError: for a rate outside [0, 1), NaN, or a bool.
     """
 
     def __init__(self, rate, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rate, int | float) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout: rate must be a float in [0, 1), got {rate!r}.")
-        self.rate = float(rate)
+        self.rate = fraction("Dropout", "rate", rate)
 
     def forward(self, x, training=False):
         if not training or self.rate == 0.0:

@@ -1,11 +1,12 @@
 """Embedding: a lookup table from integer ids to learned vectors."""
 
 import numpy as np
-from scipy import sparse
 
 from nnlite import initializers
-from nnlite._utils import positive_int
+from nnlite._utils import LazyModule, positive_int
 from nnlite.layers.base import Layer
+
+sparse = LazyModule("scipy.sparse")
 
 
 class Embedding(Layer):
