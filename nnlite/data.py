@@ -333,40 +333,8 @@ class TabularEncoder:
         """
         columns = [str(c) for c in frame.columns]
         frame = _missing(frame.set_axis(columns, axis=1), self.na_values)
-        if self.target not in columns:
-            raise ValueError(_unknown_column("target", self.target, columns))
-        for kind, names in (("excluded", self.exclude), ("identifier", self.id_columns),
-                            ("text", self.text_columns)):
-            for name in names:
-                if name not in columns:
-                    raise ValueError(_unknown_column(kind, name, columns))
-        features = self.features
-        if features is None:
-            left_out = {self.target, *self.exclude, *self.id_columns}
-            features = [c for c in columns if c not in left_out]
-        for name in features:
-            if name not in columns:
-                raise ValueError(_unknown_column("feature", name, columns))
-        if self.target in features:
-            raise ValueError(f"TabularEncoder: the target {self.target!r} cannot also be a "
-                             "feature.")
-        features = [c for c in features if c not in self.exclude and c not in self.id_columns]
-        if not features:
-            raise ValueError(f"TabularEncoder: no feature columns besides the target "
-                             f"{self.target!r}.")
-        target = frame[self.target]
-        if not _is_numeric(target) and self.task != "classification":
-            numbers, _, counts = _numbers_with_markers(target)
-            if numbers is not None:
-                _warn_markers({self.target: counts}, "the target column")
-                frame = frame.assign(**{self.target: numbers})
-        missing = int(frame[self.target].isna().sum())
-        if missing:
-            warnings.warn(f"TabularEncoder: dropped {missing} of {len(frame)} rows whose "
-                          f"target {self.target!r} is missing.", stacklevel=2)
-            frame = frame[frame[self.target].notna()]
-        if frame.empty:
-            raise ValueError(f"TabularEncoder: the target {self.target!r} has no values.")
+        features = self._feature_columns(columns)
+        frame = self._rows_with_target(frame)
         target = frame[self.target]
         task = infer_task(target) if self.task == "auto" else self.task
         if task == "regression" and not _is_numeric(target):
@@ -380,6 +348,43 @@ class TabularEncoder:
         if task == "regression":
             _check_finite_column(target.to_numpy(dtype=float), f"the target {self.target!r}")
         self.features, self.task = features, task
+        return frame
+
+    def _feature_columns(self, columns):
+        """The feature columns among ``columns``, after checking every name given."""
+        if self.target not in columns:
+            raise ValueError(_unknown_column("target", self.target, columns))
+        named = (("excluded", self.exclude), ("identifier", self.id_columns),
+                 ("text", self.text_columns), ("feature", self.features or []))
+        for kind, names in named:
+            for name in names:
+                if name not in columns:
+                    raise ValueError(_unknown_column(kind, name, columns))
+        if self.features is not None and self.target in self.features:
+            raise ValueError(f"TabularEncoder: the target {self.target!r} cannot also be a "
+                             "feature.")
+        left_out = {self.target, *self.exclude, *self.id_columns}
+        features = [c for c in (self.features or columns) if c not in left_out]
+        if not features:
+            raise ValueError(f"TabularEncoder: no feature columns besides the target "
+                             f"{self.target!r}.")
+        return features
+
+    def _rows_with_target(self, frame):
+        """``frame`` with a numeric target's markers read as missing, then those rows gone."""
+        target = frame[self.target]
+        if not _is_numeric(target) and self.task != "classification":
+            numbers, _, counts = _numbers_with_markers(target)
+            if numbers is not None:
+                _warn_markers({self.target: counts}, "the target column")
+                frame = frame.assign(**{self.target: numbers})
+        missing = int(frame[self.target].isna().sum())
+        if missing:
+            warnings.warn(f"TabularEncoder: dropped {missing} of {len(frame)} rows whose "
+                          f"target {self.target!r} is missing.", stacklevel=3)
+            frame = frame[frame[self.target].notna()]
+        if frame.empty:
+            raise ValueError(f"TabularEncoder: the target {self.target!r} has no values.")
         return frame
 
     def fit(self, frame: pd.DataFrame, targets=None) -> "TabularEncoder":
@@ -592,32 +597,53 @@ class TabularEncoder:
             raise ValueError(f"TabularEncoder: the data lacks feature columns "
                              f"{', '.join(map(repr, absent))}; it has "
                              f"{', '.join(map(repr, frame.columns))}.")
-        n = len(frame)
-        out = np.zeros((n, len(self.feature_names)), dtype=self.dtype)
+        out = np.zeros((len(frame), len(self.feature_names)), dtype=self.dtype)
         imputed, unseen = {}, {}
-        limit = np.finfo(out.dtype).max if out.dtype.kind == "f" else np.inf
-        if self.inputs:
-            numbers, holes = self._numbers(frame)
-            for i, (column, _) in enumerate(self.inputs):
-                if column not in imputed and holes[i]:
-                    imputed[column] = holes[i]
-            numbers = np.where(np.isnan(numbers), np.asarray(self.medians), numbers)
-            numbers -= np.asarray(self.offsets)
-            numbers /= np.asarray(self.scales)
-            too_big = np.abs(numbers) > limit
-            if too_big.any():
-                row, col = np.argwhere(too_big)[0]
-                column = self.inputs[col][0]
-                value = frame[column].iloc[row]
-                value = float(value) if _is_numeric(frame[column]) else value
-                raise ValueError(f"TabularEncoder: column {column!r} holds "
-                                 f"{value!r} (row {row}), which overflows "
-                                 f"{out.dtype} once scaled; rescale the column or leave it out "
-                                 "with exclude=[...] (--exclude).")
-            out[:, :len(self.inputs)] = numbers
-            del numbers
-        offset = len(self.inputs)
-        rows = np.arange(n)
+        self._encode_numbers(frame, out, imputed)
+        offset = self._encode_categories(frame, out, len(self.inputs), imputed, unseen)
+        self._encode_text(frame, out, offset, imputed)
+        if imputed:
+            detail = ", ".join(f"{c}: {k}" for c, k in imputed.items())
+            total = sum(imputed.values())
+            text = ", or empty text (free text)" if self.text else ""
+            warnings.warn(f"TabularEncoder: imputed {total} missing cell{'s' * (total != 1)} "
+                          f"of {name} ({detail}) with the median (numbers) or most frequent "
+                          f"value (categories) learned in training{text}.", stacklevel=2)
+        if unseen:
+            total = sum(len(v) for v in unseen.values())
+            detail = "; ".join(f"{c}: {', '.join(map(repr, v[:3]))}"
+                               f"{f' and {len(v) - 3} more' if len(v) > 3 else ''}"
+                               for c, v in unseen.items())
+            warnings.warn(f"TabularEncoder: {total} categor{'ies' if total != 1 else 'y'} of "
+                          f"{name} not seen in training ({detail}) encoded as the column's "
+                          "'infrequent' input, or as all zeros when it has none.", stacklevel=2)
+        return out
+
+    def _encode_numbers(self, frame, out, imputed):
+        """Fill the first columns of ``out`` with the imputed, scaled numeric inputs."""
+        if not self.inputs:
+            return
+        numbers, holes = self._numbers(frame)
+        for i, (column, _) in enumerate(self.inputs):
+            if column not in imputed and holes[i]:
+                imputed[column] = holes[i]
+        numbers = np.where(np.isnan(numbers), np.asarray(self.medians), numbers)
+        numbers -= np.asarray(self.offsets)
+        numbers /= np.asarray(self.scales)
+        too_big = np.abs(numbers) > np.finfo(out.dtype).max
+        if too_big.any():
+            row, col = np.argwhere(too_big)[0]
+            column = self.inputs[col][0]
+            value = frame[column].iloc[row]
+            value = float(value) if _is_numeric(frame[column]) else value
+            raise ValueError(f"TabularEncoder: column {column!r} holds {value!r} (row {row}), "
+                             f"which overflows {out.dtype} once scaled; rescale the column or "
+                             "leave it out with exclude=[...] (--exclude).")
+        out[:, :len(self.inputs)] = numbers
+
+    def _encode_categories(self, frame, out, offset, imputed, unseen):
+        """One-hot columns from ``offset`` on; returns the offset after them."""
+        rows = np.arange(len(frame))
         for column, fill, cats, rare in zip(self.categorical, self.most_frequent,
                                             self.categories, self.infrequent, strict=True):
             values = frame[column]
@@ -636,36 +662,22 @@ class TabularEncoder:
             hit = codes >= 0
             out[rows[hit], offset + codes[hit]] = 1
             offset += len(cats) + bool(rare)
-        if self.text:
-            vectorizer_class = _text_vectorizer()
-            for column, state in zip(self.text, self.vectorizers, strict=True):
-                vectorizer = vectorizer_class.from_config(state["config"])
-                width = len(_vocabulary(state))
-                texts = frame[column]
-                holes = int(texts.isna().sum())
-                if holes:
-                    imputed[column] = holes
-                texts = _as_str(texts.fillna("")).tolist()
-                for start in range(0, n, 4096):  # in chunks, to bound the float64 blocks
-                    block = np.asarray(vectorizer(texts[start:start + 4096]))
-                    out[start:start + len(block), offset:offset + width] = block[:, :width]
-                offset += width
-        if imputed:
-            detail = ", ".join(f"{c}: {k}" for c, k in imputed.items())
-            total = sum(imputed.values())
-            empty = " (empty text)" if self.text else ""
-            warnings.warn(f"TabularEncoder: imputed {total} missing cell{'s' * (total != 1)} "
-                          f"of {name} ({detail}) with the median (numbers) or most frequent "
-                          f"value (categories){empty} learned in training.", stacklevel=2)
-        if unseen:
-            total = sum(len(v) for v in unseen.values())
-            detail = "; ".join(f"{c}: {', '.join(map(repr, v[:3]))}"
-                               f"{f' and {len(v) - 3} more' if len(v) > 3 else ''}"
-                               for c, v in unseen.items())
-            warnings.warn(f"TabularEncoder: {total} categor{'ies' if total != 1 else 'y'} of "
-                          f"{name} not seen in training ({detail}) encoded as the column's "
-                          "'infrequent' input, or as all zeros when it has none.", stacklevel=2)
-        return out
+        return offset
+
+    def _encode_text(self, frame, out, offset, imputed, chunk=4096):
+        """Bag-of-words columns from ``offset`` on, ``chunk`` rows at a time."""
+        for column, state in zip(self.text, self.vectorizers, strict=True):
+            vectorizer = _text_vectorizer().from_config(state["config"])
+            width = len(_vocabulary(state))
+            texts = frame[column]
+            holes = int(texts.isna().sum())
+            if holes:
+                imputed[column] = holes
+            texts = _as_str(texts.fillna("")).tolist()
+            for start in range(0, len(texts), chunk):
+                block = np.asarray(vectorizer(texts[start:start + chunk]))
+                out[start:start + len(block), offset:offset + width] = block[:, :width]
+            offset += width
 
     def _numbers(self, frame):
         """Float64 matrix of the numeric inputs (NaN where missing) and the holes per input."""
@@ -943,12 +955,9 @@ def _column_kind(name, column, forced_text=False, guess_identifier=True):
     unique = len(values) == n and values.nunique() == n
     named_id = bool(_ID_NAME.search(name) or _ID_CAMEL.search(name))
     if _is_numeric(column):
-        if guess_identifier and unique and not pd.api.types.is_bool_dtype(column):
-            numbers = values.to_numpy(dtype=float)
-            integral = bool(np.all(numbers == np.round(numbers)))
-            running = integral and n >= MIN_ROWS_TO_GUESS and numbers.max() - numbers.min() == n - 1
-            if (named_id and integral) or running:
-                return "identifier", None, None
+        if (guess_identifier and unique and not pd.api.types.is_bool_dtype(column)
+                and _counts_rows(values, named_id)):
+            return "identifier", None, None
         return "numeric", None, None
     if guess_identifier and unique and named_id:
         return "identifier", None, None
@@ -963,15 +972,31 @@ def _column_kind(name, column, forced_text=False, guess_identifier=True):
         parsed = _parse_dates(column, date)
         times = bool(((parsed.dt.hour != 0) | (parsed.dt.minute != 0)).any())
         return "date", (date, [*DATE_PARTS, *(TIME_PARTS if times else ())]), None
-    if n >= MIN_ROWS_TO_GUESS:
-        distinct = _as_str(values).unique()
-        sample = pd.Series(distinct[:2000])
-        words = float(sample.str.split().str.len().mean())
-        if unique and words < 2.5 and guess_identifier:
-            return "identifier", None, None
-        if words >= 2.5 and len(distinct) >= 0.5 * len(values):
-            return "text", None, None
-    return "categorical", None, None
+    return _kind_from_words(values, n, unique and guess_identifier), None, None
+
+
+def _counts_rows(values, named_id):
+    """Whether unique numbers identify rows: integers under an id-like name, or a running
+    number (consecutive integers) in a table large enough for that to be no accident."""
+    numbers = values.to_numpy(dtype=float)
+    if not np.all(numbers == np.round(numbers)):
+        return False
+    n = len(numbers)
+    return named_id or (n >= MIN_ROWS_TO_GUESS and numbers.max() - numbers.min() == n - 1)
+
+
+def _kind_from_words(values, n, may_be_identifier):
+    """identifier (unique codes or names of a word or two), text (many distinct values of
+    several words) or categorical."""
+    if n < MIN_ROWS_TO_GUESS:
+        return "categorical"
+    distinct = _as_str(values).unique()
+    words = float(pd.Series(distinct[:2000]).str.split().str.len().mean())
+    if may_be_identifier and words < 2.5:
+        return "identifier"
+    if words >= 2.5 and len(distinct) >= 0.5 * len(values):
+        return "text"
+    return "categorical"
 
 
 def _numbers_with_markers(column):

@@ -241,7 +241,7 @@ def test_identifiers_are_left_out_and_carried_to_the_predictions(tmp_path, capsy
     assert "left out identifier columns 'Unnamed: 0', 'PassengerId'" in err
     code, out, _ = _run(capsys, "summary", model)
     assert "Identifiers (left out): Unnamed: 0, PassengerId" in out
-    assert "Input columns (2): size, colour" in out
+    assert "Input columns (3): size, colour, name" in out and "Free text: name" in out
     code, out, _ = _run(capsys, "predict", model, DATA / "sorted_with_index.csv")
     preds = pd.read_csv(io.StringIO(out))
     assert list(preds.columns) == ["Unnamed: 0", "PassengerId", "predicted_label"]
@@ -261,7 +261,8 @@ def test_id_given_at_training_is_left_out_and_carried(tmp_path, capsys):
                       "weight", "--task", "regression", "--out", model, *QUICK)
     assert code == 0
     code, out, _ = _run(capsys, "summary", model)
-    assert "Input columns" in out and "weight" not in out.split("Input columns")[1]
+    assert "Input columns (2): horsepower, origin" in out
+    assert "Identifiers (left out): weight" in out
     code, out, _ = _run(capsys, "predict", model, DATA / "markers.csv")
     assert out.splitlines()[0] == "weight,predicted_mpg"
 
@@ -380,3 +381,29 @@ def test_a_class_found_only_in_the_test_rows_is_still_known(tmp_path, capsys):
                           tmp_path / "m.nnlite", "--test-size", "0.5", *QUICK)
     assert code == 0, err
     assert "3 classes: rare, x, y" in out
+
+
+def test_a_text_column_trains_from_the_words_and_predicts_on_raw_rows(tmp_path, capsys):
+    model = tmp_path / "reviews.nnlite"
+    code, out, err = _run(capsys, "train", DATA / "reviews.csv", "--target", "label",
+                          "--out", model, "--no-baselines", "--verbose", "0")
+    assert code == 0, err
+    assert "read 'review' (64 distinct values) as free text" in err  # the training rows
+    accuracy = float(re.search(r"^\s*nnlite\s+(\d\.\d+)", out, re.M).group(1))
+    assert accuracy >= 0.9
+    (tmp_path / "new.csv").write_text("review,stars_given\n"
+                                      "A superb and wonderful film.,2\n"
+                                      "Boring and awful; the ending was horrible.,2\n"
+                                      "Never seen words only,2\n")
+    code, out, _ = _run(capsys, "predict", model, tmp_path / "new.csv")
+    assert code == 0
+    assert out.splitlines()[:3] == ["predicted_label", "pos", "neg"]
+
+
+def test_text_forces_a_column_to_words(tmp_path, capsys):
+    model = tmp_path / "m.nnlite"
+    code, _, err = _run(capsys, "train", DATA / "markers.csv", "--target", "mpg", "--task",
+                        "regression", "--text", "origin", "--out", model, *QUICK)
+    assert code == 0 and "read 'origin' (3 distinct values) as free text" in err
+    code, out, _ = _run(capsys, "summary", model)
+    assert "Free text: origin" in out and "origin_[UNK], origin_usa, origin_japan" in out

@@ -538,3 +538,18 @@ def test_a_version_1_state_still_loads():
     restored = TabularEncoder.from_dict({**old, "version": 1})
     frame = pd.read_csv(_csv(MIXED))
     np.testing.assert_array_equal(restored.transform(frame), encoder.transform(frame))
+
+
+def test_free_text_becomes_bag_of_words_saved_in_the_json_state():
+    (x, _, encoder), messages = _load("reviews.csv", target="label", features=["review"])
+    assert encoder.text == ["review"] and encoder.categorical == []
+    assert "tf-idf of its 200 most frequent words" in _one(messages, "free text")
+    names = encoder.feature_names
+    assert names[0] == "review_[UNK]" and "review_wonderful" in names and len(names) < 40
+    restored = TabularEncoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
+    frame = pd.read_csv(DATA / "reviews.csv")
+    np.testing.assert_array_equal(restored.transform(frame), x)
+    # The words of a review, weighted by tf-idf, are what the inputs hold.
+    new = restored.transform(pd.DataFrame({"review": ["wonderful WONDERFUL zebra"]}))[0]
+    assert new[names.index("review_wonderful")] > 0 and new[0] > 0   # zebra: unknown
+    assert np.count_nonzero(new) == 2
