@@ -1063,7 +1063,8 @@ def _parse_dates(values, fmt):
 
 
 def _date_part(parsed, part):
-    return getattr(parsed.dt, part).to_numpy(dtype=float, na_value=np.nan)
+    attribute = {"dayofweek": "day_of_week"}.get(part, part)
+    return getattr(parsed.dt, attribute).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _part_name(column, part):

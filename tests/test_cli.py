@@ -3,6 +3,7 @@ import io
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -407,3 +408,23 @@ def test_text_forces_a_column_to_words(tmp_path, capsys):
     assert code == 0 and "read 'origin' (3 distinct values) as free text" in err
     code, out, _ = _run(capsys, "summary", model)
     assert "Free text: origin" in out and "origin_[UNK], origin_usa, origin_japan" in out
+
+
+def test_the_csv_guide_shows_the_warnings_nnlite_prints(tmp_path, monkeypatch, capsys):
+    guide = (Path(__file__).parent.parent / "docs" / "csv.md").read_text()
+    block = re.search(r"\$ nnlite train customers\.csv .*?\n(.*?)```", guide, re.S).group(1)
+    shown = [line for line in block.splitlines() if line.startswith("nnlite: warning:")]
+    monkeypatch.chdir(DATA)
+    code, out, err = _run(capsys, "train", "customers.csv", "--target", "churned", "--out",
+                          tmp_path / "churn.nnlite", "--verbose", "0", "--no-baselines")
+    assert code == 0
+    assert err.splitlines() == shown
+    assert [line for line in block.splitlines() if line.startswith("customers.csv:")] == [
+        line for line in out.splitlines() if line.startswith("customers.csv:")]
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(re.search(r"```python\n(.*?)```", guide, re.S).group(1), namespace)
+    encoder = namespace["encoder"]
+    assert encoder.identifiers == ["Unnamed: 0"] and list(encoder.dates) == ["signup"]
+    assert encoder.markers == {"monthly_fee": ["?"]}
