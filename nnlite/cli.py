@@ -85,11 +85,14 @@ def _train(args) -> int:
     train, test = _split(frame, args.target if classify else None, args.test_size, args.seed)
     encoder.fit(frame.iloc[train], targets=frame[args.target])
     # One pass over the whole table, so that imputed cells and unseen categories are
-    # reported once, for the file; the statistics come from the training rows only.
+    # reported once, for the file; the statistics come from the training rows only. The
+    # training rows come first, so both parts are views of one matrix, not copies.
+    frame = frame.iloc[np.concatenate([train, test])]
     x = encoder.transform(frame, name=repr(str(args.data)))
     y = encoder.transform_target(frame)
-    x_train, y_train, x_test, y_test = x[train], y[train], x[test], y[test]
-    del x
+    x_train, x_test = x[:len(train)], x[len(train):]
+    y_train, y_test = y[:len(train)], y[len(train):]
+    test = np.arange(len(train), len(frame))
     what = (f"classification, {len(encoder.classes)} classes: "
             f"{', '.join(map(str, encoder.classes))}" if classify else "regression")
     used = (len(encoder.numeric) + len(encoder.dates) + len(encoder.categorical)
