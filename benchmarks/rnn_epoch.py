@@ -24,13 +24,13 @@ from nnlite.layers import Dense, Embedding, SimpleRNN
 N, T, VOCAB, EMBED, UNITS, BATCH, LR = 5000, 50, 5000, 64, 128, 64, 0.01
 
 
-def make_data(seed=0):
-    """Return ids ``(N, T)`` and 0/1 labels ``(N,)``: does token 7 come before token 3?"""
+def make_data(seed=0, n=N):
+    """Return ids ``(n, T)`` and 0/1 labels ``(n,)``: does token 7 come before token 3?"""
     rng = np.random.default_rng(seed)
-    x = rng.integers(0, VOCAB, size=(N, T))
+    x = rng.integers(0, VOCAB, size=(n, T))
     # Plant a 7 and a 3 in random order and places, so both classes are common.
-    rows = np.arange(N)
-    first, second = rng.integers(0, T, size=(2, N))
+    rows = np.arange(n)
+    first, second = rng.integers(0, T, size=(2, n))
     x[rows, first], x[rows, second] = 7, 3
     is7, is3 = x == 7, x == 3
     y = (is7.argmax(axis=1) < is3.argmax(axis=1)).astype(np.float32)
@@ -68,8 +68,8 @@ def torch_epoch(torch, x, y):
     return epoch
 
 
-def profile_epoch(x, y, top=15):
-    run = nnlite_epoch(x, y)
+def profile_epoch(run, top=15):
+    """Print a cProfile of the epoch callable ``run`` (after one warm-up run)."""
     run()  # warm-up: first-call allocations are not what a long training run pays
     profiler = cProfile.Profile()
     profiler.enable()
@@ -95,7 +95,7 @@ def main(argv=None):
 def _run(args):
     x, y = make_data()
     if args.profile:
-        profile_epoch(x, y)
+        profile_epoch(nnlite_epoch(x, y))
         return
     candidates = {"nnlite": nnlite_epoch(x, y)}
     torch = torch_or_none()

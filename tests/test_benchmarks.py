@@ -7,7 +7,7 @@ import re
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import cnn_epoch, common, inference, mlp_epoch
+from benchmarks import cnn_epoch, common, inference, lstm_epoch, mlp_epoch
 
 
 def test_time_interleaved_alternates_after_the_warm_up():
@@ -34,7 +34,7 @@ def test_unknown_workload_is_refused(capsys):
         bench_main.main(["mlp", "cnn_epoch"])
     assert excinfo.value.code == 2
     assert "unknown workload 'mlp'" in capsys.readouterr().err
-    assert {"mlp_epoch", "cnn_epoch", "rnn_epoch", "inference", "scaling"} <= set(
+    assert {"mlp_epoch", "cnn_epoch", "rnn_epoch", "lstm_epoch", "inference", "scaling"} <= set(
         bench_main.workloads())
 
 
@@ -42,6 +42,8 @@ def test_unknown_workload_is_refused(capsys):
     (mlp_epoch, ["--rows", "512", "--repeats", "1"]),
     (cnn_epoch, ["--rows", "128", "--repeats", "1"]),
     (inference, ["--rows", "1024", "--repeats", "1"]),
+    (lstm_epoch, ["--rows", "128", "--repeats", "1"]),
+    (lstm_epoch, ["--rows", "128", "--repeats", "1", "--mask"]),
 ])
 def test_a_small_run_writes_its_results(module, argv, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(common, "RESULTS", tmp_path)
@@ -65,7 +67,7 @@ def test_the_text_workload_runs_small_and_compares_with_sklearn(tmp_path, monkey
     out = capsys.readouterr().out
     assert "| scikit-learn |" in out and "| nnlite int |" in out
     payload = json.loads((tmp_path / "text_vectorize.json").read_text())
-    assert payload["results"]["learn"]["nnlite count (sparse)"]["min"] > 0
+    assert payload["results"]["learn"]["nnlite count (sparse)"]["cpu_min"] > 0
     assert "text_vectorize" in bench_main.workloads()
 
 

@@ -80,8 +80,31 @@ def test_model_leaves_integer_ids_uncast(rng):
 def test_repr_and_config():
     layer = Embedding(100, 16)
     assert repr(layer) == ("Embedding(input_dim=100, output_dim=16, "
-                           "embeddings_initializer='uniform')")
+                           "embeddings_initializer='uniform', mask_zero=False)")
     assert Embedding(**layer.get_config()).get_config() == layer.get_config()
+    masked = Embedding(100, 16, mask_zero=True)
+    assert Embedding(**masked.get_config()).mask_zero is True
+
+
+def test_mask_zero_marks_the_padding_id():
+    ids = np.array([[0, 0, 3, 1], [2, 0, 5, 0]])
+    layer = Embedding(6, 2, mask_zero=True)
+    layer(ids)
+    np.testing.assert_array_equal(layer.compute_mask(ids, None),
+                                  [[False, False, True, True], [True, False, True, False]])
+    # Without mask_zero no mask starts here, and none passes through from before.
+    plain = Embedding(6, 2)
+    assert plain.compute_mask(ids, None) is None
+    assert plain.compute_mask(ids, np.ones(ids.shape, dtype=bool)) is None
+
+
+def test_mask_zero_does_not_change_the_lookup(rng):
+    ids = rng.integers(0, 6, size=(3, 4))
+    plain, masked = Embedding(6, 2), Embedding(6, 2, mask_zero=True)
+    plain.build((4,))
+    masked.build((4,))
+    masked.params["embeddings"][...] = plain.params["embeddings"]
+    np.testing.assert_array_equal(masked(ids), plain(ids))
 
 
 def test_default_initializer_is_keras_uniform():

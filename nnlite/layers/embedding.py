@@ -21,6 +21,10 @@ class Embedding(Layer):
         output_dim: length of each embedding vector.
         embeddings_initializer: name or callable for the table (Keras' ``"uniform"``,
             ``U(-0.05, 0.05)``, by default).
+        mask_zero: id 0 is padding: ``compute_mask`` returns ``x != 0``, which a model hands
+            to the layers after this one (recurrent layers then skip padded steps). As in
+            Keras, ``input_dim`` must then count the padding id too (vocabulary size + 1).
+            Row 0 of the table stays; layers that skip padded steps send it no gradient.
 
     Shapes:
         x: (n, t) integer ids -> (n, t, output_dim). Params: embeddings (input_dim, output_dim).
@@ -33,8 +37,10 @@ class Embedding(Layer):
 
     integer_input = True
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", **kwargs):
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 mask_zero=False, **kwargs):
         super().__init__(**kwargs)
+        self.mask_zero = bool(mask_zero)
         self.input_dim = positive_int("Embedding", "input_dim", input_dim)
         self.output_dim = positive_int("Embedding", "output_dim", output_dim)
         self.embeddings_initializer = embeddings_initializer
@@ -61,6 +67,10 @@ class Embedding(Layer):
         self.grads["embeddings"] = one_hot @ grad                # (vocab, n*t) @ (n*t, out)
         return None
 
+    def compute_mask(self, x, mask):
+        """``x != 0`` with ``mask_zero`` (True = a real token), else None."""
+        return np.not_equal(x, 0) if self.mask_zero else None
+
     def output_shape(self, input_shape):
         return (*tuple(input_shape), self.output_dim)
 
@@ -84,4 +94,5 @@ class Embedding(Layer):
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,
-                "embeddings_initializer": self.embeddings_initializer}
+                "embeddings_initializer": self.embeddings_initializer,
+                "mask_zero": self.mask_zero}
