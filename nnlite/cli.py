@@ -235,8 +235,12 @@ def _predict(args) -> int:
         for i, name in enumerate(encoder.classes):
             result[f"proba_{name}"] = output[:, i]
     if args.out:
-        _write_atomically(args.out, lambda file: result.to_csv(file, index=False,
-                                                               float_format="%.6g"))
+        from nnlite.serialization import atomic_write
+
+        # A temporary file moved into place when complete: an interrupted run never leaves
+        # half a file, nor destroys the previous one.
+        atomic_write(args.out, lambda file: result.to_csv(file, index=False,
+                                                          float_format="%.6g"), mode="w")
         print(f"Wrote {len(result)} predictions to {args.out}.")
     else:
         result.to_csv(sys.stdout, index=False, float_format="%.6g")
@@ -356,29 +360,6 @@ def _check_output(path, inputs, option):
     except OSError as exc:
         raise ValueError(f"{option} {str(path)!r}: cannot write in the folder "
                          f"{str(folder)!r} ({exc.strerror}).") from exc
-
-
-def _write_atomically(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then move it into place.
-
-    A crash or Ctrl-C midway leaves any previous file at ``path`` as it was.
-    """
-    import os
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".nnlite-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as file:
-            write(file)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes the file private (0600)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _verbosity(verbose):

@@ -456,11 +456,12 @@ class TabularEncoder:
             warnings.warn(f"TabularEncoder: left out {_quoted(of['empty'])}: no values.",
                           stacklevel=3)
         if self.identifiers:
-            warnings.warn(f"TabularEncoder: left out identifier column"
-                          f"{'s' * (len(self.identifiers) > 1)} {_quoted(self.identifiers)} (a "
-                          "different value in every row, which can only leak or be "
-                          "memorised); list them in features=[...] to use them anyway.",
-                          stacklevel=3)
+            many = len(self.identifiers) > 1
+            warnings.warn(f"TabularEncoder: left out identifier column{'s' * many} "
+                          f"{_quoted(self.identifiers)} (a different value in every row, "
+                          "which can only leak or be memorised); list "
+                          f"{'them' if many else 'it'} in features=[...] to use "
+                          f"{'them' if many else 'it'} anyway.", stacklevel=3)
         if self.decimal_comma:
             warnings.warn(f"TabularEncoder: read {_quoted(self.decimal_comma)} as numbers "
                           "written with a decimal comma (1,5 = 1.5).", stacklevel=3)

@@ -343,7 +343,8 @@ def test_predict_into_a_closed_pipe_exits_quietly(tmp_path):
                                stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent)
     assert process.stdout.readline() == b"predicted_label\n"
     process.stdout.close()
-    err = process.stderr.read().decode()
+    with process.stderr:
+        err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0
     assert "Broken pipe" not in err and "Traceback" not in err
 

@@ -116,7 +116,9 @@ def test_unseen_category_at_predict_time_is_ignored():
     _, _, encoder = load_csv(_csv(MIXED), target="label")
     new = pd.DataFrame({"size": [1.0], "weight": [10], "colour": ["purple"],
                         "shape": ["round"]})
-    x = encoder.transform(new)
+    with pytest.warns(UserWarning, match=r"1 category of the data not seen in training "
+                                         r"\(colour: 'purple'\)"):
+        x = encoder.transform(new)
     np.testing.assert_array_equal(x[0, 2:], [0, 0, 0, 1, 0])
 
 
@@ -326,7 +328,8 @@ def test_row_index_and_id_columns_are_left_out():
 
 def test_a_running_number_is_an_identifier_but_listed_features_are_kept():
     text = "n,v,y\n" + "".join(f"{i},{i % 3},{'ab'[i % 2]}\n" for i in range(1, 13))
-    _, _, encoder = load_csv(_csv(text), target="y")
+    with pytest.warns(UserWarning, match=r"left out identifier column 'n' \(a different"):
+        _, _, encoder = load_csv(_csv(text), target="y")
     assert encoder.identifiers == ["n"] and encoder.numeric == ["v"]
     _, _, encoder = load_csv(_csv(text), target="y", features=["n", "v"])
     assert encoder.identifiers == [] and encoder.numeric == ["n", "v"]
@@ -553,3 +556,23 @@ def test_free_text_becomes_bag_of_words_saved_in_the_json_state():
     new = restored.transform(pd.DataFrame({"review": ["wonderful WONDERFUL zebra"]}))[0]
     assert new[names.index("review_wonderful")] > 0 and new[0] > 0   # zebra: unknown
     assert np.count_nonzero(new) == 2
+
+
+def test_an_empty_column_is_left_out_with_a_warning():
+    text = "a,blank,y\n1,,0\n2,,1\n3,,0\n"
+    with pytest.warns(UserWarning, match=r"left out 'blank': no values"):
+        x, _, encoder = load_csv(_csv(text), target="y")
+    assert encoder.feature_names == ["a"] and x.shape == (3, 1)
+
+
+def test_markers_in_a_numeric_target_drop_those_rows():
+    text = "a,price\n1,10.5\n2,?\n3,12.0\n4,n/a\n5,14.5\n"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, y, encoder = load_csv(_csv(text), target="price", scale=None)
+    messages = [str(w.message) for w in caught]
+    assert "the target column as missing ('price': '?' x1, 'n/a' x1)" in _one(messages,
+                                                                               "markers")
+    assert encoder.task == "regression"
+    _one(messages, r"dropped 2 of 5 rows whose target 'price' is missing")
+    np.testing.assert_allclose(y, [10.5, 12.0, 14.5])
