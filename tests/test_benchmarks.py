@@ -92,3 +92,23 @@ def test_the_tabular_benchmark_runs_nnlite_train_beside_the_baselines(tmp_path, 
     payload = json.loads((tmp_path / "tabular.json").read_text())
     assert set(payload["results"]["iris"]["scores"]) == {"nnlite", "dummy", "linear", "mlp",
                                                          "forest"}
+
+
+def test_the_memory_table_and_its_section(tmp_path):
+    import pandas as pd
+
+    from benchmarks import tabular
+
+    tabular.memory_table(tmp_path / "big.csv", rows=40, categories=5)
+    frame = pd.read_csv(tmp_path / "big.csv")
+    assert list(frame.columns) == ["num0", "num1", "num2", "cat0", "cat1", "cat2", "review",
+                                   "label"]
+    assert frame["cat0"].nunique() <= 5 and set(frame["label"]) <= {"yes", "no"}
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n")
+    tabular._write_memory_doc({"rows": 50000, "file_bytes": 4 * 2**20, "seconds": 60.0,
+                               "peak_rss_bytes": 300 * 2**20,
+                               "libraries_rss_bytes": 160 * 2**20}, doc)
+    text = doc.read_text()
+    assert "## Memory of `nnlite train` on a large table" in text
+    assert "Peak: 300 MiB, of which 160 MiB" in text and "took 140 MiB, 35 times" in text
