@@ -364,15 +364,16 @@ def test_training_plan_by_table_size_and_options():
 
     from nnlite.cli import training_plan
 
-    small, medium, large = (training_plan(n, 10) for n in (300, 5000, 50000))
+    small, medium, large = (training_plan(n) for n in (300, 5000, 50000))
     assert small["hidden"] == (128,) and small["split"] == 0.2 and small["held_out"] == 60
     assert medium["hidden"] == (128, 64) and large["hidden"] == (256, 128)
     assert small["epochs"] > medium["epochs"] > large["epochs"]
     assert small["batch_size"] < large["batch_size"]
-    given = training_plan(300, 10, Namespace(hidden=(8,), epochs=5, dropout=0.0, lr=0.01,
+    given = training_plan(301, Namespace(hidden=(8,), epochs=5, dropout=0.0, lr=0.01,
                                              batch_size=None, patience=None))
     assert given["hidden"] == (8,) and given["epochs"] == 5 and given["dropout"] == 0.0
     assert given["lr"] == 0.01 and given["batch_size"] == small["batch_size"]
+    assert given["held_out"] == 61   # ceil(301 * 0.2), as fit's validation split counts
 
 
 def test_a_class_found_only_in_the_test_rows_is_still_known(tmp_path, capsys):
