@@ -251,9 +251,9 @@ class TabularEncoder:
       you list yourself;
     - date or time: becomes the numeric inputs year, month, day, day of week (and hour,
       minute when times are present);
-    - free text (many distinct values of several words): a bag of words through
-      ``nnlite.text.TextVectorizer`` when it is available, else left out; ``text=`` forces
-      columns to be read as text;
+    - free text (many distinct values of several words): tf-idf weights of its most
+      frequent words through ``nnlite.text.TextVectorizer``, never one input per value;
+      ``text=`` forces columns to be read as text;
     - categorical (any other): missing cells get the most frequent value, then one-hot
       encoding with scikit-learn's ``OneHotEncoder(max_categories=...,
       handle_unknown="infrequent_if_exist")``: rare values share one ``infrequent`` input,
@@ -543,28 +543,24 @@ class TabularEncoder:
                           stacklevel=3)
 
     def _fit_text(self, frame):
-        self.vectorizers = []
-        if not self.text:
-            return
-        vectorizer_class = _text_vectorizer()
-        detail = ", ".join(f"{c!r} ({frame[c].nunique()} distinct values)" for c in self.text)
-        if vectorizer_class is None:
-            warnings.warn(f"TabularEncoder: left out free-text column"
-                          f"{'s' * (len(self.text) > 1)} {detail}: one input per value would "
-                          "only be memorised, and nnlite.text is not available to turn them "
-                          "into words.", stacklevel=3)
-            self.text = []
-            return
+        """A bag-of-words vocabulary (``nnlite.text.TextVectorizer``) per free-text column."""
+        from nnlite.text import TextVectorizer
+
+        self.vectorizers, detail = [], []
         for name in self.text:
-            vectorizer = vectorizer_class(max_tokens=self.text_max_tokens,
-                                          output_mode="tf_idf")
+            vectorizer = TextVectorizer(max_tokens=self.text_max_tokens, output_mode="tf_idf")
             vectorizer.adapt(_as_str(frame[name].dropna()).tolist())
             width = np.asarray(vectorizer(["a"])).shape[1]
             vocabulary = [str(t) for t in vectorizer.get_vocabulary()][:width]
             vocabulary += [f"word{i}" for i in range(len(vocabulary), width)]
             self.vectorizers.append({"config": vectorizer.get_config(), "names": vocabulary})
-        warnings.warn(f"TabularEncoder: read {detail} as free text: tf-idf of its "
-                      f"{self.text_max_tokens} most frequent words.", stacklevel=3)
+            # Column 0 counts the words outside the vocabulary.
+            detail.append(f"{name!r} ({frame[name].nunique()} distinct values, {width - 1} "
+                          "words)")
+        if detail:
+            warnings.warn(f"TabularEncoder: read {', '.join(detail)} as free text: tf-idf of "
+                          f"the most frequent words (at most {self.text_max_tokens - 1}), "
+                          "not one input per value.", stacklevel=3)
 
     def fit_transform(self, frame: pd.DataFrame, name="the training rows"):
         """Fit on ``frame`` and return ``(x, y)`` for its rows that have a target."""
@@ -667,8 +663,10 @@ class TabularEncoder:
 
     def _encode_text(self, frame, out, offset, imputed, chunk=4096):
         """Bag-of-words columns from ``offset`` on, ``chunk`` rows at a time."""
+        from nnlite.text import TextVectorizer
+
         for column, state in zip(self.text, self.vectorizers, strict=True):
-            vectorizer = _text_vectorizer().from_config(state["config"])
+            vectorizer = TextVectorizer.from_config(state["config"])
             width = len(_vocabulary(state))
             texts = frame[column]
             holes = int(texts.isna().sum())
@@ -1070,15 +1068,6 @@ def _date_part(parsed, part):
 
 def _part_name(column, part):
     return column if part is None else f"{column}_{part}"
-
-
-def _text_vectorizer():
-    """nnlite.text.TextVectorizer, or None while the text module is not there."""
-    try:
-        from nnlite.text import TextVectorizer
-    except ImportError:
-        return None
-    return TextVectorizer
 
 
 def _vocabulary(state):

@@ -391,7 +391,7 @@ def test_a_text_column_trains_from_the_words_and_predicts_on_raw_rows(tmp_path, 
     code, out, err = _run(capsys, "train", DATA / "reviews.csv", "--target", "label",
                           "--out", model, "--no-baselines", "--verbose", "0")
     assert code == 0, err
-    assert "read 'review' (64 distinct values) as free text" in err  # the training rows
+    assert "read 'review' (64 distinct values, 27 words) as free text" in err  # training rows
     accuracy = float(re.search(r"^\s*nnlite\s+(\d\.\d+)", out, re.M).group(1))
     assert accuracy >= 0.9
     (tmp_path / "new.csv").write_text("review,stars_given\n"
@@ -407,7 +407,7 @@ def test_text_forces_a_column_to_words(tmp_path, capsys):
     model = tmp_path / "m.nnlite"
     code, _, err = _run(capsys, "train", DATA / "markers.csv", "--target", "mpg", "--task",
                         "regression", "--text", "origin", "--out", model, *QUICK)
-    assert code == 0 and "read 'origin' (3 distinct values) as free text" in err
+    assert code == 0 and "read 'origin' (3 distinct values, 3 words) as free text" in err
     code, out, _ = _run(capsys, "summary", model)
     assert "Free text: origin" in out and "origin_[UNK], origin_usa, origin_japan" in out
 

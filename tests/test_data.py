@@ -335,24 +335,26 @@ def test_a_running_number_is_an_identifier_but_listed_features_are_kept():
     assert encoder.identifiers == [] and encoder.numeric == ["n", "v"]
 
 
-def test_free_text_is_never_one_hot_encoded(monkeypatch):
-    monkeypatch.setattr(data, "_text_vectorizer", lambda: None)
+def test_free_text_is_never_one_hot_encoded():
     (x, _, encoder), messages = _load("sorted_with_index.csv", target="label")
-    assert "name" not in encoder.categorical and encoder.text == []
-    assert not any(n.startswith("name_") for n in encoder.feature_names)
-    assert "'name' (40 distinct values)" in _one(messages, "free-text")
-    assert x.shape[1] == 4  # size, and colour's three values
+    assert "name" not in encoder.categorical and encoder.text == ["name"]
+    names = pd.read_csv(DATA / "sorted_with_index.csv")["name"]
+    assert not any(f"name_{value}" in encoder.feature_names for value in names)
+    assert "name_mr" in encoder.feature_names and "name_reed" in encoder.feature_names
+    line = _one(messages, "free text")
+    assert "'name' (40 distinct values, " in line and "not one input per value" in line
 
 
-def test_a_unique_text_column_does_not_blow_up_the_inputs(monkeypatch):
-    monkeypatch.setattr(data, "_text_vectorizer", lambda: None)
+def test_a_unique_text_column_does_not_blow_up_the_inputs():
     rng = np.random.default_rng(0)
-    words = np.array(["red", "fox", "lazy", "dog", "jumps", "over", "the", "moon"])
-    notes = [" ".join(rng.choice(words, 5)) + f" {i}" for i in range(3000)]
+    words = np.array([f"w{i}" for i in range(1000)])
+    notes = [" ".join(rng.choice(words, 5)) + f" n{i}" for i in range(3000)]
     frame = pd.DataFrame({"note": notes, "v": rng.normal(size=3000), "y": rng.integers(0, 2, 3000)})
-    with pytest.warns(UserWarning, match="free-text"):
+    with pytest.warns(UserWarning, match=r"'note' \(3000 distinct values, 199 words\) as free "
+                                         r"text: tf-idf of the most frequent words \(at most "
+                                         r"199\)"):
         x, _, _ = load_csv(frame, target="y")
-    assert x.shape == (3000, 1)
+    assert x.shape == (3000, 1 + 200)   # v, then the unknown-word column and 199 words
 
 
 def test_dates_become_numbers_and_an_unseen_date_is_not_zeros():
@@ -517,8 +519,7 @@ def test_load_csv_scales_a_regression_target_on_request():
                                rtol=1e-6)
 
 
-def test_every_kind_of_column_survives_the_json_state(monkeypatch):
-    monkeypatch.setattr(data, "_text_vectorizer", lambda: None)
+def test_every_kind_of_column_survives_the_json_state():
     frame = pd.read_csv(DATA / "sorted_with_index.csv")
     frame["when"] = pd.date_range("2020-01-01", periods=len(frame), freq="h").astype(str)
     frame["score"] = ["?" if i % 7 == 0 else str(i) for i in range(len(frame))]
@@ -529,7 +530,7 @@ def test_every_kind_of_column_survives_the_json_state(monkeypatch):
         np.testing.assert_array_equal(restored.transform(frame), x)
     assert restored.dates == {"when": ["year", "month", "day", "dayofweek", "hour", "minute"]}
     assert restored.markers == {"score": ["?"]} and len(restored.infrequent[0]) == 2
-    assert restored.na_values == ["-"]
+    assert restored.na_values == ["-"] and restored.text == ["name"]
 
 
 def test_a_version_1_state_still_loads():
@@ -546,7 +547,7 @@ def test_a_version_1_state_still_loads():
 def test_free_text_becomes_bag_of_words_saved_in_the_json_state():
     (x, _, encoder), messages = _load("reviews.csv", target="label", features=["review"])
     assert encoder.text == ["review"] and encoder.categorical == []
-    assert "tf-idf of its 200 most frequent words" in _one(messages, "free text")
+    assert "'review' (80 distinct values, 27 words) as free text" in _one(messages, "free text")
     names = encoder.feature_names
     assert names[0] == "review_[UNK]" and "review_wonderful" in names and len(names) < 40
     restored = TabularEncoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
