@@ -331,7 +331,9 @@ def _read(path, args, saved_na_values=()):
     if not Path(path).is_file():
         raise FileNotFoundError(f"no such file {str(path)!r}.")
     na_values = [*saved_na_values, *_flat(getattr(args, "na_values", None))]
-    frame = read_csv(path, who="read_csv", sep=getattr(args, "sep", None),
+    sep = getattr(args, "sep", None)
+    sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)  # a tab is hard to type in a shell
+    frame = read_csv(path, who="read_csv", sep=sep,
                      encoding=getattr(args, "encoding", None), na_values=na_values or None)
     return frame.rename(columns=str)
 
@@ -512,7 +514,7 @@ def _build_parser():
 
     def reading_options(sub):
         sub.add_argument("--sep", default=None,
-                         help="field separator, e.g. ';' or '\\t' (default: detected)")
+                         help="field separator, e.g. ';' or tab (default: detected)")
         sub.add_argument("--encoding", default=None,
                          help="text encoding, e.g. utf-8 or latin-1 (default: detected)")
         sub.add_argument("--na-values", nargs="+", action="extend", default=[],

@@ -430,3 +430,15 @@ def test_the_csv_guide_shows_the_warnings_nnlite_prints(tmp_path, monkeypatch, c
     encoder = namespace["encoder"]
     assert encoder.identifiers == ["Unnamed: 0"] and list(encoder.dates) == ["signup"]
     assert encoder.markers == {"monthly_fee": ["?"]}
+
+
+@pytest.mark.parametrize("sep", ["tab", "\\t"])
+def test_a_tab_separator_can_be_typed(tmp_path, capsys, sep):
+    # Windows line endings and a byte-order mark too, as spreadsheets write them.
+    text = "\ufeffa\tb\tlabel\r\n" + "".join(f"{i}\t{i % 3}\t{'xy'[i % 2]}\r\n"
+                                            for i in range(12))
+    (tmp_path / "tabs.tsv").write_text(text, encoding="utf-8", newline="")
+    code, out, err = _run(capsys, "train", tmp_path / "tabs.tsv", "--target", "label",
+                          "--sep", sep, "--out", tmp_path / "m.nnlite", *QUICK)
+    assert code == 0, err
+    assert "2 inputs from 2 columns" in out
