@@ -548,7 +548,9 @@ class TabularEncoder:
 
         self.vectorizers, detail = [], []
         for name in self.text:
-            vectorizer = TextVectorizer(max_tokens=self.text_max_tokens, output_mode="tf_idf")
+            # As wide as the vocabulary found: columns past it would be inputs always 0.
+            vectorizer = TextVectorizer(max_tokens=self.text_max_tokens, output_mode="tf_idf",
+                                        pad_to_max_tokens=False)
             vectorizer.adapt(_as_str(frame[name].dropna()).tolist())
             width = np.asarray(vectorizer(["a"])).shape[1]
             vocabulary = [str(t) for t in vectorizer.get_vocabulary()][:width]
