@@ -604,7 +604,8 @@ class TabularEncoder:
         if imputed:
             detail = ", ".join(f"{c}: {k}" for c, k in imputed.items())
             total = sum(imputed.values())
-            text = ", or empty text (free text)" if self.text else ""
+            text = (", or empty text (free text)" if any(c in imputed for c in self.text)
+                    else "")
             warnings.warn(f"TabularEncoder: imputed {total} missing cell{'s' * (total != 1)} "
                           f"of {name} ({detail}) with the median (numbers) or most frequent "
                           f"value (categories) learned in training{text}.", stacklevel=2)

@@ -577,3 +577,15 @@ def test_markers_in_a_numeric_target_drop_those_rows():
     assert encoder.task == "regression"
     _one(messages, r"dropped 2 of 5 rows whose target 'price' is missing")
     np.testing.assert_allclose(y, [10.5, 12.0, 14.5])
+
+
+def test_empty_text_cells_are_counted_as_imputed_text():
+    frame = pd.read_csv(DATA / "reviews.csv")
+    frame.loc[[3, 5], "review"] = np.nan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x, _, _ = load_csv(frame, target="label", features=["review"])
+    line = _one([str(w.message) for w in caught], "imputed")
+    assert "imputed 2 missing cells of the training rows (review: 2)" in line
+    assert line.endswith("or empty text (free text).")
+    assert not x[[3, 5]].any()   # no words at all
