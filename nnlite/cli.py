@@ -10,6 +10,7 @@ standard error and exit code 2 (bad usage) or 1 (anything else), never a traceba
 import argparse
 import math
 import sys
+import time
 import warnings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -83,25 +84,30 @@ def _train(args) -> int:
         na_values=_flat(args.na_values))
     frame = encoder.prepare(frame)
     classify = encoder.task == "classification"
-    train, test = _split(frame, args.target if classify else None, args.test_size, args.seed)
+    stratify = args.target if classify else None
+    train, test = _split(frame, stratify, args.test_size, args.seed)
+    plan = training_plan(len(train), args)
+    # Part of the training rows is held out to stop training and keep the best epoch.
+    fit_rows, val_rows = (train[rows] for rows in _split(frame.iloc[train], stratify,
+                                                        plan["split"], args.seed))
     encoder.fit(frame.iloc[train], targets=frame[args.target])
     # One pass over the whole table, so that imputed cells and unseen categories are
     # reported once, for the file; the statistics come from the training rows only. The
-    # training rows come first, so both parts are views of one matrix, not copies.
-    frame = frame.iloc[np.concatenate([train, test])]
+    # rows are ordered (fitting, validation, test), so that every part is a view of one
+    # matrix, not a copy.
+    frame = frame.iloc[np.concatenate([fit_rows, val_rows, test])]
     x = encoder.transform(frame, name=repr(str(args.data)))
     y = encoder.transform_target(frame)
-    x_train, x_test = x[:len(train)], x[len(train):]
-    y_train, y_test = y[:len(train)], y[len(train):]
-    test = np.arange(len(train), len(frame))
+    n_fit, n_train = len(fit_rows), len(train)
+    x_train, x_test, y_train, y_test = x[:n_train], x[n_train:], y[:n_train], y[n_train:]
+    test = np.arange(n_train, len(frame))
     what = (f"classification, {len(encoder.classes)} classes: "
             f"{', '.join(map(str, encoder.classes))}" if classify else "regression")
     used = (len(encoder.numeric) + len(encoder.dates) + len(encoder.categorical)
             + len(encoder.text))
     print(f"{args.data}: {len(frame)} rows; target {args.target!r} ({what}); "
-          f"{x_train.shape[1]} inputs from {used} column{'s' * (used != 1)}.")
-    plan = training_plan(len(x_train), args)
-    print(f"Training on {len(train)} rows ({plan['held_out']} of them for early stopping), "
+          f"{x.shape[1]} inputs from {used} column{'s' * (used != 1)}.")
+    print(f"Training on {n_train} rows ({len(val_rows)} of them for early stopping), "
           f"testing on {len(test)} rows ({'stratified, ' if classify else ''}seed "
           f"{args.seed}); hidden layers {plan['hidden']}, at most {plan['epochs']} epochs.")
 
@@ -109,23 +115,20 @@ def _train(args) -> int:
 
     stopper = EarlyStopping(monitor="val_loss", patience=plan["patience"], min_delta=1e-4,
                             restore_best_weights=True)
-    fit_kwargs = {"epochs": plan["epochs"], "batch_size": plan["batch_size"],
-                  "verbose": _verbosity(args.verbose), "validation_split": plan["split"],
-                  "callbacks": [stopper]}
-
-    def build():
-        return _build_model(args, plan, x_train.shape[1],
-                            len(encoder.classes) if classify else None)
-
+    model = _build_model(args, plan, x.shape[1], len(encoder.classes) if classify else None)
+    start = time.perf_counter()
+    model.fit(x[:n_fit], y[:n_fit], epochs=plan["epochs"], batch_size=plan["batch_size"],
+              validation_data=(x[n_fit:n_train], y[n_fit:n_train]), callbacks=[stopper],
+              verbose=_verbosity(args.verbose))
+    seconds = time.perf_counter() - start
     if args.baselines:
         table = evaluation.compare_with_baselines(
-            build, x_train, y_train, x_test, y_test, task=encoder.task, fit_kwargs=fit_kwargs,
+            model, x_train, y_train, x_test, y_test, task=encoder.task, trained=True,
+            fit_kwargs={"epochs": plan["epochs"], "batch_size": plan["batch_size"]},
             inverse_target=None if classify else encoder.inverse_transform_target,
             random_state=args.seed)
-        model = table.attrs["model"]
+        table.loc[0, "fit_time_s"] = seconds
     else:
-        model = build()
-        model.fit(x_train, y_train, **fit_kwargs)
         y_pred = model.predict(x_test)
         if classify:
             scores = evaluation.classification_metrics(y_test, y_pred)
@@ -182,7 +185,7 @@ def training_plan(rows, args=None) -> dict:
         value = getattr(args, key, None)
         if value is not None:
             plan[key] = value
-    plan["held_out"] = math.ceil(rows * plan["split"])  # as fit's split counts them
+    plan["held_out"] = math.ceil(rows * plan["split"])  # as train_test_split counts them
     return plan
 
 

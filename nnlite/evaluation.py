@@ -93,7 +93,8 @@ def classification_report(y_true, y_pred, class_names=None) -> str:
 
 
 def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, task="auto",
-                           fit_kwargs=None, inverse_target=None, random_state=0):
+                           fit_kwargs=None, inverse_target=None, random_state=0,
+                           trained=False):
     """Fit an nnlite model and scikit-learn baselines on the same split; score each on test.
 
     The baselines are the Dummy model (most frequent class / mean), LogisticRegression or
@@ -113,6 +114,9 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
         inverse_target: for regression, a function mapping targets and predictions back to
             the original units before scoring (when the target was scaled).
         random_state: seed of the scikit-learn models.
+        trained: ``model_or_builder`` is a Sequential trained already (on ``X_train``, or
+            part of it): score it as it is, without training it or a copy (its
+            ``fit_time_s`` is NaN); ``fit_kwargs`` still sets the MLP's epochs and batch.
 
     Returns:
         A DataFrame, one row per model (nnlite first): ``model``, then ``accuracy`` and
@@ -134,15 +138,16 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     if not hasattr(model, "fit") or not hasattr(model, "layers"):
         raise TypeError("compare_with_baselines: expected a compiled Sequential or a function "
                         f"returning one, got {type(model).__name__}.")
-    if model is model_or_builder:
+    if trained and model is not model_or_builder:
+        raise TypeError("compare_with_baselines: trained=True needs the trained Sequential "
+                        "itself, not a function that builds one.")
+    if model is model_or_builder and not trained:
         # Train a copy with fresh weights: the caller's model (maybe trained already) stays
         # as it is, and the comparison is between models trained for the same budget.
         from nnlite.model import Sequential
 
-        spec = model.get_config()
-        if "compile" not in spec:
-            raise RuntimeError("compare_with_baselines: the model needs compile() first.")
-        model = Sequential.from_config(spec)
+        # (an uncompiled model stays uncompiled, and fit says so)
+        model = Sequential.from_config(model.get_config())
     fit_kwargs = {"epochs": 50, "batch_size": 32, "verbose": 0, **(fit_kwargs or {})}
     if task == "auto":
         task = "regression" if getattr(model.loss, "name", "") == "mse" else "classification"
@@ -152,9 +157,10 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     classify = task == "classification"
 
     start = time.perf_counter()
-    model.fit(X_train, y_train, **fit_kwargs)
+    if not trained:
+        model.fit(X_train, y_train, **fit_kwargs)
     rows = [("nnlite " + _describe(model), model.predict(X_test),
-             time.perf_counter() - start)]
+             float("nan") if trained else time.perf_counter() - start)]
 
     sizes, activation = _hidden_layers(model)
     mlp_kwargs = {"hidden_layer_sizes": sizes, "activation": activation,

@@ -219,3 +219,21 @@ def test_plot_confusion_matrix_normalized_and_bad_normalize():
     with pytest.raises(ValueError, match=r"normalize must be None, 'true', 'pred' or 'all', "
                                          r"got 'rows'"):
         plots.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="rows")
+
+
+def test_compare_with_baselines_scores_a_trained_model_as_it_is(rng):
+    x, y = _blobs(rng)
+    model = nnlite.Sequential([Dense(3, activation="softmax")], input_shape=(2,))
+    model.compile(optimizer=nnlite.optimizers.Adam(learning_rate=0.05),
+                  loss="sparse_categorical_crossentropy")
+    model.fit(x[:60], y[:60], epochs=20, verbose=0)
+    before = model.get_weights()
+    table = evaluation.compare_with_baselines(model, x[:60], y[:60], x[60:], y[60:],
+                                              trained=True)
+    assert table.attrs["model"] is model and np.isnan(table.loc[0, "fit_time_s"])
+    assert table.loc[0, "accuracy"] == pytest.approx(
+        (model.predict(x[60:]).argmax(axis=1) == y[60:]).mean())
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+    with pytest.raises(TypeError, match=r"trained=True needs the trained Sequential itself"):
+        evaluation.compare_with_baselines(lambda: model, x, y, x, y, trained=True)
