@@ -349,8 +349,8 @@ def _write_memory_doc(result, doc=None):
         f"{result['libraries_rss_bytes'] / mib:.0f} MiB is Python with NumPy, pandas and "
         f"scikit-learn loaded before any data; the table, its encoding and the training took "
         f"{data / mib:.0f} MiB, {data / result['file_bytes']:.0f} times the file and "
-        f"{data / (result['rows'] * 263 * 4):.1f} times the encoded matrix (the validation "
-        "split of `fit` copies the training rows). The run took "
+        f"{data / (result['rows'] * 263 * 4):.1f} times the encoded matrix (the training, "
+        "validation and test rows are views of it, not copies). The run took "
         f"{result['seconds']:.0f} s on a shared 2-core machine.")
     _replace_section(doc or DOC, MEMORY_SECTION,
                      f"{MEMORY_SECTION}\n\n{textwrap.fill(paragraph, 92)}\n")

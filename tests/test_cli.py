@@ -421,8 +421,9 @@ def test_the_csv_guide_shows_the_warnings_nnlite_prints(tmp_path, monkeypatch, c
                           tmp_path / "churn.nnlite", "--verbose", "0", "--no-baselines")
     assert code == 0
     assert err.splitlines() == shown
-    assert [line for line in block.splitlines() if line.startswith("customers.csv:")] == [
-        line for line in out.splitlines() if line.startswith("customers.csv:")]
+    for start in ("customers.csv:", "Training on"):
+        assert [line for line in block.splitlines() if line.startswith(start)] == [
+            line for line in out.splitlines() if line.startswith(start)]
     namespace = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
