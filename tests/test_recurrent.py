@@ -15,6 +15,7 @@ from tests.helpers import check_layer_contract, gru_reference, lstm_reference, s
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "sequences.py"
+LSTM_EXAMPLE = ROOT / "examples" / "lstm_sequences.py"
 
 
 def test_contract():
@@ -639,3 +640,46 @@ def test_mask_of_the_wrong_shape():
 def test_gated_backward_before_forward():
     with pytest.raises(RuntimeError, match=r"LSTM 'idle': backward\(\) called before"):
         LSTM(2, name="idle").backward(np.ones((1, 2)))
+
+
+# ---- the LSTM example and the masking docs -----------------------------------------------
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lstm_example_recalls_the_first_token():
+    example = _load(LSTM_EXAMPLE, "lstm_sequences_example")
+    # A small configuration of the example (its main() trains longer sequences).
+    _, post, pre = example.train("LSTM", n_train=1500, max_length=30, units=16, epochs=10,
+                                 seed=0)
+    assert post >= 0.95
+    assert pre == post            # the mask makes the side of the padding irrelevant
+
+
+def test_lstm_example_data_is_padded_on_the_asked_side():
+    example = _load(LSTM_EXAMPLE, "lstm_sequences_example")
+    post, y = example.make_data(50, min_length=3, max_length=8, seed=4)
+    pre, y_pre = example.make_data(50, min_length=3, max_length=8, padding="pre", seed=4)
+    np.testing.assert_array_equal(y, y_pre)
+    np.testing.assert_array_equal(post[:, 0], y + 1)                  # the signal comes first
+    for a, b in zip(post, pre, strict=True):
+        length = np.count_nonzero(a)
+        assert 4 <= length <= 9
+        np.testing.assert_array_equal(a[:length], b[b.size - length:])  # same tokens
+        assert not a[length:].any() and not b[:b.size - length].any()  # zeros: the padding
+
+
+def test_layers_doc_masking_example(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "layers.md").read_text(),
+                        re.S)
+    (block,) = [b for b in blocks if "mask_zero=True" in b]
+    namespace = {}
+    exec(block, namespace)
+    model = namespace["model"]
+    np.testing.assert_array_equal(model.predict(namespace["post"]),
+                                  model.predict(namespace["pre"]))
+    assert capsys.readouterr().out
