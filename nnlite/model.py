@@ -1,8 +1,6 @@
 """Sequential: a stack of layers with Keras' compile / fit / evaluate / predict."""
 
 import math
-import signal
-import threading
 import warnings
 from typing import NamedTuple
 
@@ -12,8 +10,15 @@ from nnlite import activations, config
 from nnlite import losses as losses_module
 from nnlite import metrics as metrics_module
 from nnlite import optimizers as optimizers_module
+from nnlite._inputs import (
+    as_array,
+    cast_finite,
+    check_finite,
+    sample_weights,
+    split_validation,
+)
+from nnlite._training import InterruptFlag, RunningMeans, callback_list_for, end_training
 from nnlite._utils import fraction, non_negative_int, positive_int
-from nnlite.callbacks import Callback, History, ProgressBar
 from nnlite.layers.base import Layer, get_layer_class
 
 
@@ -294,8 +299,8 @@ class Sequential:
         built_now = []
         try:
             x, y, built_now = self._check_xy(x, y, "train_on_batch")
-            weights = self._sample_weights(y, len(x), sample_weight, None, "train_on_batch",
-                                           allow_all_zero=True)
+            weights = sample_weights(self, y, sample_weight, None, "train_on_batch",
+                                     allow_all_zero=True)
         except BaseException:
             _unbuild(built_now)
             raise
@@ -358,7 +363,7 @@ class Sequential:
         try:
             for callback in callback_list:
                 callback.on_train_begin({})
-            with _InterruptFlag() as interrupt:
+            with InterruptFlag() as interrupt:
                 for epoch in range(initial_epoch, epochs):
                     self._run_epoch(run, epoch, callback_list, interrupt)
                     if interrupt.flag or self.stop_training:
@@ -367,9 +372,9 @@ class Sequential:
             warnings.warn("fit: interrupted; the weights of the last finished batch are kept.",
                           stacklevel=2)
         except BaseException:
-            _end_training(callback_list, raise_errors=False)
+            end_training(callback_list, raise_errors=False)
             raise
-        _end_training(callback_list, raise_errors=True)
+        end_training(callback_list, raise_errors=True)
         return history
 
     def _prepare_fit(self, x, y, epochs, batch_size, validation_data, validation_split,
@@ -385,16 +390,16 @@ class Sequential:
             raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}.")
         if not isinstance(shuffle, bool | np.bool_):
             raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}.")
-        callback_list = _callback_list(callbacks, verbose)
+        callback_list = callback_list_for(callbacks, verbose)
         built_now = []
         try:
             x, y, built_now = self._check_xy(x, y, "fit")
-            weights = self._sample_weights(y, len(x), sample_weight, class_weight, "fit")
+            weights = sample_weights(self, y, sample_weight, class_weight, "fit")
             if validation_data is not None:
                 validation_data = self._check_validation(validation_data)
             elif validation_split:
                 split = fraction("fit", "validation_split", validation_split, low_open=True)
-                x, y, weights, validation_data = self._split_validation(x, y, weights, split)
+                x, y, weights, validation_data = split_validation(self.loss, x, y, weights, split)
         except BaseException:
             _unbuild(built_now)
             raise
@@ -411,7 +416,7 @@ class Sequential:
         # Shuffled batches are gathered into one reused buffer instead of a new array each.
         buffer = None if order is None else np.empty((min(batch_size, n), *run.x.shape[1:]),
                                                      dtype=run.x.dtype)
-        totals = _RunningMeans()
+        totals = RunningMeans()
         for step in range(run.steps):
             index = slice(step * batch_size, (step + 1) * batch_size)
             if order is None:
@@ -469,7 +474,7 @@ class Sequential:
         built_now = []
         try:
             x, y, built_now = self._check_xy(self._preprocess(x), y, "evaluate")
-            weights = self._sample_weights(y, len(x), sample_weight, None, "evaluate")
+            weights = sample_weights(self, y, sample_weight, None, "evaluate")
         except BaseException:
             _unbuild(built_now)
             raise
@@ -479,7 +484,7 @@ class Sequential:
         return result
 
     def _evaluate_checked(self, x, y, weights, batch_size):
-        totals = _RunningMeans()
+        totals = RunningMeans()
         for start in range(0, len(x), batch_size):
             index = slice(start, start + batch_size)
             batch_w = None if weights is None else weights[index]
@@ -654,14 +659,14 @@ class Sequential:
         """Return ``x`` as an array of the model's dtype and the layers this call built."""
         if not self.layers:
             raise RuntimeError(f"{method}(): the model has no layers; add some first.")
-        x = _as_array(x, "x", method)
+        x = as_array(x, "x", method)
         if x.ndim < 1 or len(x) == 0:
             raise ValueError(f"{method}: x must hold at least one sample, got shape {x.shape}.")
         if self.layers[0].integer_input and x.dtype.kind in "iu":
             pass
         elif x.dtype.kind in "fiub":
-            x = x.astype(self.dtype, copy=False)
-            _check_finite(x, "x", method)
+            check_finite(x, "x", method)
+            x = cast_finite(x, self.dtype, "x", method)
         else:
             raise ValueError(f"{method}: x must be numeric, got dtype {x.dtype}.")
         built_now = []
@@ -672,12 +677,12 @@ class Sequential:
     def _check_xy(self, x, y, method):
         x, built_now = self._check_x(x, method)
         try:
-            y = _as_array(y, "y", method)
+            y = as_array(y, "y", method)
             if y.ndim == 0 or len(y) != len(x):
                 raise ValueError(f"{method}: x and y must have the same number of samples, "
                                  f"got {len(x)} and {y.shape[0] if y.ndim else 'a scalar'}.")
             if y.dtype.kind in "fc":
-                _check_finite(y, "y", method)
+                check_finite(y, "y", method)
             elif y.dtype.kind not in "iub":
                 raise ValueError(f"{method}: y must be numeric, got dtype {y.dtype}; encode "
                                  "string labels as integers first.")
@@ -694,85 +699,10 @@ class Sequential:
             raise ValueError("fit: validation_data must be (x_val, y_val) or "
                              f"(x_val, y_val, sample_weight), got {type(data).__name__}.")
         x_val, y_val, _ = self._check_xy(data[0], data[1], "fit (validation_data)")
-        w_val = None if len(data) == 2 else self._sample_weights(
-            y_val, len(x_val), data[2], None, "fit (validation_data)")
+        w_val = None if len(data) == 2 else sample_weights(
+            self, y_val, data[2], None, "fit (validation_data)")
         return x_val, y_val, w_val
 
-    def _class_labels(self, y):
-        """Integer class of each sample for classification losses, else None."""
-        if isinstance(self.loss, losses_module.SparseCategoricalCrossentropy):
-            return np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.intp)
-        if isinstance(self.loss, losses_module.CategoricalCrossentropy):
-            return np.asarray(y).reshape(len(y), -1).argmax(axis=1)
-        if isinstance(self.loss, losses_module.BinaryCrossentropy):
-            flat = np.asarray(y).reshape(len(y), -1)
-            return flat[:, 0].round().astype(np.intp) if flat.shape[1] == 1 else None
-        return None
-
-    def _sample_weights(self, y, n, sample_weight, class_weight, method, allow_all_zero=False):
-        """Per-sample weights from ``sample_weight`` and ``class_weight`` (None when both are),
-        checked: finite, non-negative, one per sample and not all zero."""
-        weights = None
-        if sample_weight is not None:
-            weights = _as_array(sample_weight, "sample_weight", method)
-            if weights.dtype.kind not in "fiub" or weights.reshape(-1).shape != (n,):
-                raise ValueError(f"{method}: sample_weight must have one weight per sample "
-                                 f"({n}), got shape {weights.shape} of {weights.dtype}.")
-            weights = weights.reshape(-1).astype(self.dtype)
-            if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-                raise ValueError(f"{method}: sample_weight must be finite and non-negative.")
-        if class_weight is not None:
-            per_class = self._class_weight_array(y, class_weight, method)
-            weights = per_class if weights is None else weights * per_class
-        if weights is not None and not allow_all_zero and not weights.sum() > 0:
-            raise ValueError(f"{method}: every sample weight is 0, so there is nothing to "
-                             "learn from; give some samples a positive weight.")
-        return weights
-
-    def _class_weight_array(self, y, class_weight, method):
-        if not isinstance(class_weight, dict):
-            raise TypeError(f"{method}: class_weight must be a dict from class index to "
-                            f"weight, got {type(class_weight).__name__}.")
-        labels = self._class_labels(y)
-        if labels is None:
-            raise ValueError(f"{method}: class_weight needs a classification loss "
-                             f"({self.loss.name} was compiled).")
-        classes = self.output_shape()[-1] if not isinstance(
-            self.loss, losses_module.BinaryCrossentropy) else 2
-        table = np.zeros(classes, dtype=self.dtype)
-        for key, value in class_weight.items():
-            ok_key = isinstance(key, int | np.integer) and not isinstance(key, bool)
-            if not ok_key or not 0 <= key < classes:
-                raise ValueError(f"{method}: class_weight keys must be class indices in "
-                                 f"[0, {classes}), got {key!r}.")
-            table[int(key)] = _weight_value(value, key, method)
-        missing = sorted(set(np.unique(labels).tolist()) - {int(k) for k in class_weight})
-        if missing:
-            raise ValueError(f"{method}: class_weight has no weight for classes {missing}.")
-        return table[labels]
-
-    def _split_validation(self, x, y, weights, split):
-        from sklearn.model_selection import train_test_split
-
-        index = np.arange(len(x))
-        seed = int(config.get_rng().integers(2**31 - 1))
-        labels = self._class_labels(y)
-        try:
-            train, val = train_test_split(index, test_size=split, random_state=seed,
-                                          stratify=labels)
-        except ValueError:
-            # Too few samples of some class to stratify: fall back to a plain random split.
-            try:
-                train, val = train_test_split(index, test_size=split, random_state=seed)
-            except ValueError as exc:
-                raise ValueError(f"fit: validation_split={split} leaves no samples on one "
-                                 f"side of {len(x)}: {exc}") from exc
-        train.sort()
-        w_train = None if weights is None else weights[train]
-        w_val = None if weights is None else weights[val]
-        if w_train is not None and not w_train.sum() > 0:
-            raise ValueError("fit: validation_split left only zero-weight training samples.")
-        return x[train], y[train], w_train, (x[val], y[val], w_val)
 
 
 # ---- the plan of a pass ------------------------------------------------------------------
@@ -843,106 +773,3 @@ def _unbuild(layers):
     for layer in layers:
         layer.params, layer.grads, layer.state = {}, {}, {}
         layer.input_shape, layer.built, layer._cache = None, False, None
-
-
-def _callback_list(callbacks, verbose):
-    if callbacks is None:
-        callbacks = []
-    elif isinstance(callbacks, Callback) or not isinstance(callbacks, list | tuple):
-        raise TypeError(f"fit: callbacks must be a list of Callback objects, got "
-                        f"{type(callbacks).__name__}; wrap a single one as [callback].")
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(f"fit: callbacks must be Callback objects, got {callback!r}.")
-    # History goes last so that it records what other callbacks add to an epoch's logs
-    # (the learning_rate of the schedulers).
-    return [*([ProgressBar(verbose)] if verbose else []), *callbacks, History()]
-
-
-def _end_training(callback_list, raise_errors):
-    """Run every callback's ``on_train_end``, even when one of them fails."""
-    first_error = None
-    for callback in callback_list:
-        try:
-            callback.on_train_end({})
-        except Exception as exc:  # the other callbacks must still clean up
-            first_error = first_error or exc
-    if raise_errors and first_error is not None:
-        raise first_error
-
-
-def _as_array(value, name, method):
-    try:
-        return np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{method}: {name} must be array-like (a NumPy array, a list or a "
-                         f"pandas object), got {type(value).__name__}: {exc}") from exc
-
-
-def _weight_value(value, key, method):
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool)
-    if not ok or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{method}: class_weight values must be finite and non-negative, "
-                         f"got {value!r} for class {key!r}.")
-    return float(value)
-
-
-def _check_finite(a, name, method, chunk=8192):
-    if a.dtype.kind != "f":
-        return
-    # In chunks, so the check never needs a mask the size of the whole data set.
-    for start in range(0, len(a), chunk):
-        part = a[start:start + chunk]
-        if not np.isfinite(part).all():
-            bad = np.argwhere(~np.isfinite(part))[0]
-            bad[0] += start
-            raise ValueError(f"{method}: {name} contains NaN or inf (first at index "
-                             f"{tuple(int(i) for i in bad)}); clean or impute the data first.")
-
-
-class _InterruptFlag:
-    """Turn Ctrl-C into a flag checked after each batch, so a batch is never cut in half."""
-
-    def __init__(self):
-        self.flag = False
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        if self.flag:  # a second Ctrl-C aborts at once
-            raise KeyboardInterrupt
-        self.flag = True
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
-class _RunningMeans:
-    """Sample-weighted running means of batch values (losses and metrics)."""
-
-    def __init__(self):
-        self.sums: dict[str, float] = {}
-        self.weights: dict[str, float] = {}
-
-    def add(self, name, values, weight=None, count=None):
-        if np.ndim(values) == 0:  # a batch mean: weigh it by the batch's total weight
-            total_w = float(count) if weight is None else float(np.sum(weight))
-            total = float(values) * total_w
-        else:
-            total_w = float(len(values)) if weight is None else float(np.sum(weight))
-            total = float(np.sum(values if weight is None else values * weight))
-        self.sums[name] = self.sums.get(name, 0.0) + total
-        self.weights[name] = self.weights.get(name, 0.0) + total_w
-
-    def means(self):
-        return {k: self.sums[k] / self.weights[k] if self.weights[k] else float("nan")
-                for k in self.sums}
-
-

@@ -132,6 +132,9 @@ def _create_temp(folder, name):
             return os.open(temp, flags, 0o666), temp
         except FileExistsError:
             continue
+        except OSError as exc:  # name the folder, not the temporary file nobody asked for
+            raise type(exc)(exc.errno, f"cannot create a file in {folder!r} to write {name!r}: "
+                            f"{exc.strerror}") from exc
     raise FileExistsError(f"could not create a temporary file in {folder!r}.")
 
 
@@ -280,9 +283,12 @@ def load_model(path):
 
     path = _fspath(path, "load_model")
     where = f"load_model: {path!r}"
-    size = os.stat(path).st_size  # FileNotFoundError stays what it is
-    if os.path.isdir(path):
+    status = os.stat(path)  # FileNotFoundError stays what it is
+    if stat.S_ISDIR(status.st_mode):
         raise ValueError(f"{where} is a folder, not a model file.")
+    if not stat.S_ISREG(status.st_mode):  # a pipe or a device could block or never end
+        raise ValueError(f"{where} is not a regular file.")
+    size = status.st_size
     try:
         with zipfile.ZipFile(path) as archive, config.rng_scope(np.random.default_rng(0)):
             members = _members(archive, where)
@@ -325,27 +331,7 @@ def _members(archive, where):
 
 
 def _read_header(archive, members, where):
-    info = members.get("model.json")
-    if info is None:
-        raise _Refused(f"{where} is not an nnlite model file (no model.json inside).")
-    if info.file_size > MAX_CONFIG_BYTES:
-        raise _Refused(f"{where} has a model.json of {info.file_size:,} bytes; the limit is "
-                       f"{MAX_CONFIG_BYTES:,}.")
-    _check_compression(info, where)
-    with archive.open(info) as handle:
-        data = handle.read(MAX_CONFIG_BYTES + 1)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Refused(f"{where} has a corrupt model.json (not UTF-8: {exc}).") from exc
-    depth = _nesting_depth(data)
-    if depth > MAX_CONFIG_DEPTH:
-        raise _Refused(f"{where} has a model.json nested {depth} levels deep; the limit is "
-                       f"{MAX_CONFIG_DEPTH}.")
-    try:
-        header = json.loads(text, parse_constant=_no_constant)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise _Refused(f"{where} has a corrupt model.json: {exc}.") from exc
+    header = _parse_config(archive, members.get("model.json"), where)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise _Refused(f"{where} is not an nnlite model file.")
     if header.get("version") != VERSION:
@@ -372,6 +358,30 @@ def _read_header(archive, members, where):
     if header.get("metadata") is not None and not isinstance(header["metadata"], dict):
         raise _Refused(f"{where} has metadata that is not a JSON object.")
     return header
+
+
+def _parse_config(archive, info, where):
+    """``model.json`` parsed, after its size, compression and nesting depth are checked."""
+    if info is None:
+        raise _Refused(f"{where} is not an nnlite model file (no model.json inside).")
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise _Refused(f"{where} has a model.json of {info.file_size:,} bytes; the limit is "
+                       f"{MAX_CONFIG_BYTES:,}.")
+    _check_compression(info, where)
+    with archive.open(info) as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Refused(f"{where} has a corrupt model.json (not UTF-8: {exc}).") from exc
+    depth = _nesting_depth(data)
+    if depth > MAX_CONFIG_DEPTH:
+        raise _Refused(f"{where} has a model.json nested {depth} levels deep; the limit is "
+                       f"{MAX_CONFIG_DEPTH}.")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise _Refused(f"{where} has a corrupt model.json: {exc}.") from exc
 
 
 def _no_constant(name):
@@ -439,16 +449,12 @@ class _TooLarge(Exception):
 
 
 def _layer_class(name):
-    """The layer class a file may name: from the layer registry, where a built-in name always
-    means the built-in (a notebook's own ``Dense`` cannot change what a saved file means),
-    but never one of nnlite's private base classes."""
+    """The layer class a file may name: only from the layer registry, where a built-in name
+    always means the built-in (a notebook's own ``Dense`` cannot change what a saved file
+    means) and nnlite's private bases are absent."""
     from nnlite.layers.base import get_layer_class
 
-    cls = get_layer_class(name)
-    if name.startswith("_") and cls.__module__.startswith("nnlite."):
-        raise ValueError(f"Unknown layer class {name!r} (nnlite's private classes cannot be "
-                         "loaded).")
-    return cls
+    return get_layer_class(name)
 
 
 def _plan(header, members, size, where):

@@ -163,9 +163,9 @@ class _BaseNN(BaseEstimator):
         """Read an estimator written by ``save``.
 
         Raises:
-            ValueError: when the file holds a plain model or another kind of estimator.
+            ValueError: when the file holds a plain model, another kind of estimator, or
+                estimator data that was altered.
         """
-        from nnlite.layers import get_layer_class
         from nnlite.serialization import load_model
 
         model = load_model(path)
@@ -176,6 +176,19 @@ class _BaseNN(BaseEstimator):
         if meta.get("estimator") != cls.__name__:
             raise ValueError(f"{cls.__name__}.load: {str(path)!r} holds a "
                              f"{meta.get('estimator')!r}, not a {cls.__name__}.")
+        try:
+            estimator = cls._from_metadata(meta)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{cls.__name__}.load: {str(path)!r} has altered estimator data "
+                             f"({type(exc).__name__}: {exc}).") from exc
+        estimator.model_ = model
+        estimator._rng = estimator._make_rng()
+        return estimator
+
+    @classmethod
+    def _from_metadata(cls, meta):
+        from nnlite.layers import get_layer_class
+
         params = dict(meta["params"])
         sizes = params["hidden_layer_sizes"]
         params["hidden_layer_sizes"] = tuple(sizes) if isinstance(sizes, list) else sizes
@@ -189,8 +202,6 @@ class _BaseNN(BaseEstimator):
         if "feature_names_in_" in fitted:
             fitted["feature_names_in_"] = np.asarray(fitted["feature_names_in_"], dtype=object)
         estimator._restore_fitted(fitted)
-        estimator.model_ = model
-        estimator._rng = estimator._make_rng()
         return estimator
 
     # ---- pieces ------------------------------------------------------------------------

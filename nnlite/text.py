@@ -401,6 +401,22 @@ def _check_ngrams(ngrams):
 
 def _check_vocabulary(vectorizer, vocabulary, idf_weights):
     """Check a given vocabulary (and idf weights); return them as (list, array or None)."""
+    tokens = _check_tokens(vocabulary)
+    if vectorizer.max_tokens is not None:
+        room = vectorizer.max_tokens - vectorizer._n_specials()
+        if len(tokens) > room:
+            raise ValueError(f"TextVectorizer: vocabulary has {len(tokens)} tokens but "
+                             f"max_tokens={vectorizer.max_tokens} leaves room for {room}.")
+    if vectorizer.output_mode != "tf_idf":
+        if idf_weights is not None:
+            raise ValueError("TextVectorizer: idf_weights applies to output_mode='tf_idf' "
+                             f"only, got it with output_mode={vectorizer.output_mode!r}.")
+        return tokens, None
+    return tokens, _check_idf(idf_weights, len(tokens))
+
+
+def _check_tokens(vocabulary):
+    """Return ``vocabulary`` as a list of distinct, non-special strings, or raise."""
     if isinstance(vocabulary, str) or not isinstance(vocabulary, list | tuple | np.ndarray):
         raise ValueError(f"TextVectorizer: vocabulary must be a list of strings, got "
                          f"{type(vocabulary).__name__}.")
@@ -413,16 +429,11 @@ def _check_vocabulary(vectorizer, vocabulary, idf_weights):
     if len(set(tokens)) != len(tokens):
         repeated = sorted(t for t, c in Counter(tokens).items() if c > 1)
         raise ValueError(f"TextVectorizer: vocabulary has repeated tokens {repeated[:5]!r}.")
-    if vectorizer.max_tokens is not None:
-        room = vectorizer.max_tokens - vectorizer._n_specials()
-        if len(tokens) > room:
-            raise ValueError(f"TextVectorizer: vocabulary has {len(tokens)} tokens but "
-                             f"max_tokens={vectorizer.max_tokens} leaves room for {room}.")
-    if vectorizer.output_mode != "tf_idf":
-        if idf_weights is not None:
-            raise ValueError("TextVectorizer: idf_weights applies to output_mode='tf_idf' "
-                             f"only, got it with output_mode={vectorizer.output_mode!r}.")
-        return tokens, None
+    return tokens
+
+
+def _check_idf(idf_weights, size):
+    """Return ``idf_weights`` as ``size`` finite float64 numbers, or raise."""
     if idf_weights is None:
         raise ValueError("TextVectorizer: output_mode='tf_idf' with a vocabulary needs "
                          "idf_weights (one per token).")
@@ -430,13 +441,13 @@ def _check_vocabulary(vectorizer, vocabulary, idf_weights):
         idf = np.asarray(idf_weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"TextVectorizer: idf_weights must be a list of numbers: {exc}") from exc
-    if idf.shape != (len(tokens),) or not np.isfinite(idf).all():
-        raise ValueError(f"TextVectorizer: idf_weights must hold {len(tokens)} finite numbers "
+    if idf.shape != (size,) or not np.isfinite(idf).all():
+        raise ValueError(f"TextVectorizer: idf_weights must hold {size} finite numbers "
                          f"(one per vocabulary token), got shape {idf.shape}.")
-    if not tokens:
+    if not size:
         raise ValueError("TextVectorizer: output_mode='tf_idf' needs at least one vocabulary "
                          "token.")
-    return tokens, idf
+    return idf
 
 
 def _idf_weights(tokens, flat, lengths):

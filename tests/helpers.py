@@ -9,9 +9,9 @@ def check_layer_contract(cls, kwargs, input_shape, *, integer_input=False, input
     """Check the Layer contract for ``cls(**kwargs)`` on a batch of ``input_shape``.
 
     Checks that the output shape matches ``output_shape()``; that ``grads`` has the keys,
-    shapes and dtypes of ``params``; that float32 in gives float32 out; that
-    ``cls(**get_config())`` rebuilds an equal layer; and that ``backward`` returns an array of
-    the input's shape (None for layers taking integer ids).
+    shapes and dtypes of ``params``; that float32 in gives float32 out (state included); that
+    ``cls(**get_config())`` rebuilds an equal layer with the same params and state; and that
+    ``backward`` returns an array of the input's shape (None for layers taking integer ids).
     """
     rng = np.random.default_rng(0)
     layer = cls(**kwargs, dtype="float32")
@@ -40,6 +40,10 @@ def check_layer_contract(cls, kwargs, input_shape, *, integer_input=False, input
     assert {k: v.shape for k, v in clone.params.items()} == {
         k: v.shape for k, v in layer.params.items()
     }
+    assert {k: v.shape for k, v in clone.state.items()} == {
+        k: v.shape for k, v in layer.state.items()
+    }
+    assert all(v.dtype == np.float32 for v in layer.state.values())
     return layer
 
 
@@ -157,6 +161,103 @@ def simple_rnn_reference(x, kernel, recurrent_kernel, bias, activation, grad_seq
             grad_x[i, s] = kernel @ grad_z
             carry = recurrent_kernel @ grad_z
     return h, grads, grad_x
+
+
+def conv1d_reference(x, kernel, bias, stride=1, padding="valid", dilation=1):
+    """Plain-loop 1-D cross-correlation over ``(n, steps, c)``, for checking Conv1D.
+
+    Args:
+        x: (n, steps, c); kernel: (k, c, filters); bias: (filters,) or None.
+        padding: "valid", "same" (TensorFlow's, the odd step at the end) or "causal"
+            (``(k - 1) * dilation`` zeros before the first step).
+
+    Returns:
+        (n, out_steps, filters), one output value at a time (slow on purpose).
+    """
+    n, steps, c = x.shape
+    k, _, filters = kernel.shape
+    span = (k - 1) * dilation + 1
+    if padding == "same":
+        x = np.pad(x, ((0, 0), _same_pads(steps, span, stride), (0, 0)))
+    elif padding == "causal":
+        x = np.pad(x, ((0, 0), (span - 1, 0), (0, 0)))
+    out_steps = (x.shape[1] - span) // stride + 1
+    out = np.zeros((n, out_steps, filters), dtype=np.float64)
+    for b in range(n):
+        for t in range(out_steps):
+            for f in range(filters):
+                total = 0.0
+                for j in range(k):
+                    for ch in range(c):
+                        total += x[b, t * stride + j * dilation, ch] * kernel[j, ch, f]
+                out[b, t, f] = total + (0.0 if bias is None else bias[f])
+    return out
+
+
+def pool2d_reference(x, pool_size=(2, 2), strides=None, padding="valid", mode="max"):
+    """Plain-loop max or average pooling over ``(n, h, w, c)``; "same" pads as TensorFlow and
+    an average divides by the number of real (unpadded) values in its window.
+
+    Returns:
+        (n, oh, ow, c), one window at a time (slow on purpose).
+    """
+    if mode == "max":
+        return maxpool2d_reference(x, pool_size, strides, padding)
+    n, h, w, c = x.shape
+    ph, pw = pool_size
+    sh, sw = strides or pool_size
+    (top, _), (left, _) = ((0, 0), (0, 0))
+    if padding == "same":
+        (top, _), (left, _) = _same_pads(h, ph, sh), _same_pads(w, pw, sw)
+        oh, ow = -(-h // sh), -(-w // sw)
+    else:
+        oh, ow = (h - ph) // sh + 1, (w - pw) // sw + 1
+    out = np.empty((n, oh, ow, c), dtype=x.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    total, count = 0.0, 0
+                    for di in range(ph):
+                        for dj in range(pw):
+                            row, col = i * sh + di - top, j * sw + dj - left
+                            if 0 <= row < h and 0 <= col < w:
+                                total += x[b, row, col, ch]
+                                count += 1
+                    out[b, i, j, ch] = total / count
+    return out
+
+
+def pool1d_reference(x, pool_size=2, stride=None, padding="valid", mode="max"):
+    """Plain-loop max or average pooling over ``(n, steps, c)``, with the padding rules of
+    ``pool2d_reference``.
+
+    Returns:
+        (n, out_steps, c), one window at a time (slow on purpose).
+    """
+    n, steps, c = x.shape
+    stride = stride or pool_size
+    before = 0
+    if padding == "same":
+        before = _same_pads(steps, pool_size, stride)[0]
+        out_steps = -(-steps // stride)
+    else:
+        out_steps = (steps - pool_size) // stride + 1
+    out = np.empty((n, out_steps, c), dtype=x.dtype)
+    for b in range(n):
+        for t in range(out_steps):
+            for ch in range(c):
+                real = [x[b, s, ch] for s in range(t * stride - before,
+                                                   t * stride - before + pool_size)
+                        if 0 <= s < steps]
+                if mode == "max":
+                    out[b, t, ch] = max(real)
+                else:
+                    total = 0.0
+                    for value in real:
+                        total += value
+                    out[b, t, ch] = total / len(real)
+    return out
 
 
 def _sigmoid(v):

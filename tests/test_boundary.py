@@ -140,3 +140,11 @@ def test_fit_and_predict_raise_only_documented_errors(x, y, batch_size):
             call()
         except (ValueError, TypeError):
             pass
+
+
+def test_all_zero_sample_weights_are_refused_before_anything_is_built(rng):
+    x, y = _data(rng)
+    model = _classifier()
+    with pytest.raises(ValueError, match=r"fit: every sample weight is 0"):
+        model.fit(x, y, sample_weight=np.zeros(12), verbose=0)
+    assert not model.built

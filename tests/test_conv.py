@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import nnlite
 from nnlite import activations
-from nnlite.layers import Conv2D, Dense, Flatten, MaxPool2D, MaxPooling2D
+from nnlite.layers import Conv2D, Dense, Flatten, MaxPool2D, MaxPooling2D, _windows
 from nnlite.layers import conv as conv_module
 from tests.helpers import check_layer_contract, conv2d_reference, maxpool2d_reference
 
@@ -87,7 +87,7 @@ def test_pool_gradcheck_odd_sizes(pool, stride, padding, float64, rng):
 
 
 def test_gradcheck_catches_a_col2im_that_overwrites(float64, rng, monkeypatch):
-    def col2im_overwriting(grad_cols, x_shape, pads, kernel_size, strides, out_hw):
+    def col2im_overwriting(grad_cols, x_shape, pads, kernel_size, strides, dilation, out_hw):
         n, h, w, c = x_shape
         (kh, kw), (oh, ow) = kernel_size, out_hw
         grad_x = np.zeros(x_shape, grad_cols.dtype)
@@ -109,7 +109,7 @@ def test_gradcheck_catches_a_pool_that_overwrites_overlapping_windows(float64, r
     layer = MaxPool2D(3, strides=1)
     x = rng.standard_normal((1, 5, 5, 1))
     assert nnlite.gradcheck(layer, x) < 1e-6
-    monkeypatch.setattr(conv_module, "_overlapping", lambda pool_size, strides: False)
+    monkeypatch.setattr(_windows, "overlapping", lambda pool_size, strides: False)
     assert nnlite.gradcheck(layer, x) > 1e-2
 
 

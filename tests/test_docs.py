@@ -33,6 +33,17 @@ def test_custom_layer_example_passes_gradcheck(capsys):
     assert float(capsys.readouterr().out.strip()) < 1e-6
 
 
+def test_layer_reference_lists_the_convolution_pooling_and_normalization_layers():
+    text = (ROOT / "docs" / "layers.md").read_text()
+    for name in ["Conv1D", "Conv2D", "MaxPool1D", "MaxPooling1D", "MaxPool2D", "MaxPooling2D",
+                 "AveragePooling1D", "AvgPool1D", "AveragePooling2D", "AvgPool2D",
+                 "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling2D",
+                 "GlobalMaxPooling2D", "BatchNormalization", "LayerNormalization", "Reshape",
+                 "Dense", "Flatten", "Dropout", "Activation"]:
+        assert getattr(nnlite.layers, name)
+        assert re.search(rf"`{name}\(", text) or f"alias `{name}`" in text, name
+
+
 def test_the_docs_index_links_every_page():
     index = (ROOT / "docs" / "index.md").read_text()
     linked = set(re.findall(r"\]\(([^)#]+)", index))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnlite
-from nnlite import serialization
+from nnlite import initializers, serialization
 from nnlite.layers import Dense, Dropout
 from nnlite.serialization import atomic_open, atomic_write
 
@@ -187,9 +187,12 @@ def test_save_refuses_what_is_not_a_path_and_a_missing_folder(trained, tmp_path)
         model.save(tmp_path)
 
 
-def test_loading_a_folder_is_a_value_error(tmp_path):
+def test_loading_a_folder_or_a_device_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="is a folder, not a model file"):
         nnlite.load_model(tmp_path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ValueError, match="'/dev/zero' is not a regular file"):
+            nnlite.load_model("/dev/zero")
 
 
 # ---- what the file holds -----------------------------------------------------------------
@@ -468,9 +471,9 @@ def test_nnlite_private_layer_bases_cannot_be_loaded(monkeypatch):
     from nnlite.layers import base
 
     monkeypatch.setattr(base, "_LAYER_CLASSES", dict(base._LAYER_CLASSES))
-    private = type("_Base", (base.Layer,), {"__module__": "nnlite.layers.example"})
-    assert base.get_layer_class("_Base") is private
-    with pytest.raises(ValueError, match="nnlite's private classes cannot be loaded"):
+    type("_Base", (base.Layer,), {"__module__": "nnlite.layers.example"})
+    assert "_Base" not in base._LAYER_CLASSES     # never registered, so never loadable
+    with pytest.raises(ValueError, match="Unknown layer class '_Base'"):
         serialization._layer_class("_Base")
 
 
@@ -487,6 +490,95 @@ def test_a_user_layer_is_loaded_by_its_name(tmp_path, rng):
     assert type(loaded.layers[1]) is Doubling
     x = rng.standard_normal((2, 3))
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+class RunningMean(nnlite.layers.Layer):
+    """Identity that keeps the mean of its last training batch in ``state``, the way
+    BatchNormalization keeps its moving statistics."""
+
+    def __init__(self, repeat=1, **kwargs):
+        super().__init__(**kwargs)
+        self.repeat = repeat
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._add_state("mean", (input_shape[-1] * self.repeat,), initializers.zeros)
+
+    def forward(self, x, training=False):
+        if training:
+            self.state["mean"][...] = np.tile(x.mean(axis=0), self.repeat)
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+    def get_config(self):
+        return {**super().get_config(), "repeat": self.repeat}
+
+
+def test_layer_state_is_saved_and_restored(tmp_path, rng):
+    model = nnlite.Sequential([Dense(3), RunningMean()], input_shape=(2,))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(rng.standard_normal((8, 2)), rng.standard_normal((8, 3)), epochs=1, verbose=0)
+    assert len(model.get_weights()) == 3 and model.layers[1].state["mean"].any()
+    model.save(tmp_path / "m.nnlite")
+    loaded = nnlite.load_model(tmp_path / "m.nnlite")
+    np.testing.assert_array_equal(loaded.layers[1].state["mean"], model.layers[1].state["mean"])
+    _rewrite(tmp_path / "m.nnlite", lambda h: h["model"]["layers"][1]["config"].update(
+        repeat=10**12))
+    with pytest.raises(ValueError, match=r"bytes of arrays by layer 'running_mean.*' \(mean of "
+                       r"shape \(3000000000000,\)\), more than a file"):
+        nnlite.load_model(tmp_path / "m.nnlite")
+
+
+#: Constructor arguments and an input shape for every built-in layer, so that the test below
+#: can dry-build each one. A new layer needs an entry here (the test says so).
+LAYER_SAMPLES = {
+    "Activation": ({"activation": "relu"}, (3,)),
+    "AveragePooling1D": ({}, (6, 2)),
+    "AveragePooling2D": ({}, (4, 4, 2)),
+    "BatchNormalization": ({}, (5,)),
+    "Conv1D": ({"filters": 3, "kernel_size": 2}, (6, 2)),
+    "Conv2D": ({"filters": 3, "kernel_size": 2}, (4, 4, 2)),
+    "Dense": ({"units": 3}, (5,)),
+    "Dropout": ({"rate": 0.5}, (3,)),
+    "Embedding": ({"input_dim": 7, "output_dim": 3}, (4,)),
+    "Flatten": ({}, (2, 3)),
+    "GRU": ({"units": 3}, (4, 2)),
+    "GlobalAveragePooling1D": ({}, (4, 2)),
+    "GlobalAveragePooling2D": ({}, (3, 3, 2)),
+    "GlobalMaxPooling1D": ({}, (4, 2)),
+    "GlobalMaxPooling2D": ({}, (3, 3, 2)),
+    "LSTM": ({"units": 3}, (4, 2)),
+    "LayerNormalization": ({}, (5,)),
+    "MaxPool1D": ({}, (6, 2)),
+    "MaxPool2D": ({}, (4, 4, 2)),
+    "Reshape": ({"target_shape": (3, 2)}, (6,)),
+    "SimpleRNN": ({"units": 3}, (4, 2)),
+}
+
+
+def _built_in_layer_names():
+    from nnlite.layers import base
+
+    return sorted(name for name, cls in base._LAYER_CLASSES.items()
+                  if cls.__module__.startswith("nnlite.layers.") and not name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", _built_in_layer_names())
+def test_the_dry_build_of_every_layer_finds_the_real_shapes_and_allocates_nothing(name):
+    from nnlite.layers import base
+
+    assert name in LAYER_SAMPLES, f"add {name} to LAYER_SAMPLES in {__file__}"
+    cls, (kwargs, shape) = base._LAYER_CLASSES[name], LAYER_SAMPLES[name]
+    dry, used = cls(**kwargs), [0]
+    serialization._dry_build(dry, shape, 2**40, used)
+    real = cls(**kwargs)
+    real.build(shape)
+    assert ([(key, a.shape, a.dtype) for key, a in dry.weights()]
+            == [(key, a.shape, a.dtype) for key, a in real.weights()])
+    assert all(not any(a.strides) for _, a in dry.weights())  # stand-ins, not arrays
+    assert used[0] == sum(a.nbytes for _, a in real.weights())
 
 
 # ---- atomic writes ------------------------------------------------------------------------
@@ -552,6 +644,22 @@ def test_atomic_write_keeps_an_existing_files_permissions_and_follows_links(tmp_
     umask = os.umask(0o022)
     os.umask(umask)
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_folder_without_write_permission_is_named(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def refuse(path, flags, mode=0o777, **kwargs):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(serialization.os, "open", refuse)
+    with pytest.raises(PermissionError, match=r"cannot create a file in '.*' to write "
+                       r"'out.bin': Permission denied"):
+        atomic_write(tmp_path / "out.bin", lambda f: f.write(b"x"))
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_atomic_open_refuses_an_unknown_mode(tmp_path):

@@ -517,3 +517,28 @@ def test_predict_with_the_wrong_number_of_features(blobs):
     clf = NNClassifier(hidden_layer_sizes=(2,), epochs=1).fit(X, y)
     with pytest.raises(ValueError, match=r"X has 4 features, but NNClassifier is expecting 5"):
         clf.predict(X[:, :4])
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda meta: meta["params"].pop("hidden_layer_sizes"),
+    lambda meta: meta.pop("fitted"),
+    lambda meta: meta["params"].update(layers=[{"class_name": "Dense"}]),
+])
+def test_load_refuses_altered_estimator_data(tamper, tmp_path, iris):
+    import json
+    import zipfile
+
+    X, y = iris
+    path, altered = tmp_path / "c.nnlite", tmp_path / "altered.nnlite"
+    NNClassifier(hidden_layer_sizes=(2,), epochs=1).fit(X, y).save(path)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(altered, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "model.json":
+                header = json.loads(data)
+                tamper(header["metadata"]["sklearn"])
+                data = json.dumps(header).encode()
+            target.writestr(info, data)
+    with pytest.raises(ValueError, match=r"NNClassifier.load: .*altered.nnlite.* has altered "
+                                         r"estimator data"):
+        NNClassifier.load(altered)

@@ -447,3 +447,25 @@ def test_a_model_carrying_the_vectorizer_predicts_from_raw_strings(example, rng)
     model.preprocessing = vectorizer
     np.testing.assert_array_equal(model.predict(texts[:7]), model.predict(vectorizer(texts[:7])))
     np.testing.assert_array_equal(model.predict(texts[0]), model.predict(vectorizer(texts[:1])))
+
+
+def test_a_saved_model_keeps_its_vectorizer_and_predicts_raw_strings_after_loading(
+        example, rng, tmp_path):
+    texts, labels = synthetic_reviews(120, rng)
+    vectorizer, model, _ = example.train_nnlite(texts, labels, epochs=1, max_tokens=30)
+    model.preprocessing = vectorizer
+    model.save(tmp_path / "sentiment.nnlite")
+    loaded = nnlite.load_model(tmp_path / "sentiment.nnlite")
+    assert isinstance(loaded.preprocessing, TextVectorizer)
+    assert loaded.preprocessing.get_config() == vectorizer.get_config()
+    np.testing.assert_array_equal(loaded.predict(texts), model.predict(texts))
+
+
+def test_the_code_in_docs_text_md_runs_as_written(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "text.md").read_text(), re.S)
+    namespace = {}
+    for block in blocks:
+        exec(block, namespace)
+    assert capsys.readouterr().out.splitlines() == [
+        "['', '[UNK]', 'and', 'dull', 'funny', 'a', 'far', 'film', 'long', 'moving']",
+        "[[5 3 7 1 8]", " [1 4 0 0 0]]", "(2, 1)"]

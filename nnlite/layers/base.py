@@ -64,6 +64,8 @@ class Layer:
         super().__init_subclass__(**kwargs)
         # A built-in keeps its name: a user's class called "Dense" must not silently replace
         # the class that saved model files mean by "Dense" (it can still be used directly).
+        if cls.__name__.startswith("_") and _is_builtin(cls):
+            return   # nnlite's private bases (_Conv, _Pooling, ...) are not layers to load
         previous = _LAYER_CLASSES.get(cls.__name__)
         if previous is None or not _is_builtin(previous) or _is_builtin(cls):
             _LAYER_CLASSES[cls.__name__] = cls
