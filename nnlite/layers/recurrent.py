@@ -322,10 +322,14 @@ class LSTM(_Recurrent):
         # gradient both use.
         run.gates = np.empty((t, n, 4 * self.units), dtype=self.dtype)  # (t, n, 4u)
         run.tanh_c = np.empty((t, n, self.units), dtype=self.dtype)     # (t, n, u)
+        # Scratch space reused by every step: the recurrent product and one (n, u) product.
+        run.product = np.empty((n, 4 * self.units), dtype=self.dtype)   # (n, 4u)
+        run.scratch = np.empty((n, self.units), dtype=self.dtype)       # (n, u)
         if self._fused:
             # a = scale * tanh(scale * z) + offset is sigmoid on i, f, o and tanh on g.
             sigmoid = np.repeat(np.array([1, 1, 0, 1], dtype=self.dtype), self.units)  # (4u,)
-            run.sigmoid, run.scale, run.offset = sigmoid, 1.0 - 0.5 * sigmoid, 0.5 * sigmoid
+            run.sigmoid, run.tanh_columns = sigmoid, 1.0 - sigmoid
+            run.scale, run.offset = 1.0 - 0.5 * sigmoid, 0.5 * sigmoid
             run.z *= run.scale                                   # scale * (x W + b)
             run.recurrent = run.recurrent * run.scale            # scale * U: (u, 4u)
 
@@ -333,7 +337,7 @@ class LSTM(_Recurrent):
         u, (h, c) = self.units, run.states
         zs, a = run.z[s - 1], run.gates[s - 1]                   # (n, 4u) each
         if s > 1:
-            zs += h[s - 1] @ run.recurrent                       # (n, u) @ (u, 4u)
+            zs += np.matmul(h[s - 1], run.recurrent, out=run.product)   # (n, u) @ (u, 4u)
         if self._fused:
             np.tanh(zs, out=a)
             a *= run.scale
@@ -344,7 +348,7 @@ class LSTM(_Recurrent):
             _activate(self.recurrent_activation, zs[:, 3 * u:], a[:, 3 * u:])   # o
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
         np.multiply(f, c[s - 1], out=c[s])
-        c[s] += i * g
+        c[s] += np.multiply(i, g, out=run.scratch)
         _activate(self.activation, c[s], run.tanh_c[s - 1])
         np.multiply(o, run.tanh_c[s - 1], out=h[s])
 
@@ -356,16 +360,16 @@ class LSTM(_Recurrent):
         # h = o * act(c): the output gate's share, then c's, to which the next step's adds;
         # then each gate's, through its activation.
         np.multiply(grad_h, tanh_c, out=gz[:, 3 * u:])           # d/do
-        grad_tanh_c = grad_h * o
+        grad_tanh_c = np.multiply(grad_h, o, out=run.scratch)
         _derivative(self.activation, c[s], tanh_c, grad_tanh_c)
         grad_c += grad_tanh_c                                    # all of d/dc_t now
         np.multiply(grad_c, g, out=gz[:, :u])                    # d/di
         np.multiply(grad_c, c[s - 1], out=gz[:, u:2 * u])        # d/df
         np.multiply(grad_c, i, out=gz[:, 2 * u:3 * u])           # d/dg
         if self._fused:       # gz *= a (1 - a) on the sigmoid gates' columns, 1 - a^2 on g's
-            slope = run.sigmoid - a
+            slope = np.subtract(run.sigmoid, a, out=run.product)
             slope *= a
-            slope += 1.0 - run.sigmoid
+            slope += run.tanh_columns
             gz *= slope
         else:
             zs = run.z[s - 1]
