@@ -121,9 +121,10 @@ class _Recurrent(Layer):
         self._start(run)
         for s in range(1, t + 1):
             self._step(s, run)
-            if pad is not None and pad[1][s - 1]:
+            if pad is not None and pad[s - 1].size:
+                rows = pad[s - 1]
                 for state in states:              # padded samples keep their state
-                    np.copyto(state[s], state[s - 1], where=pad[0][s - 1])
+                    state[s][rows] = state[s - 1][rows]
         self._cache = (x, run, pad)
         h = states[0]
         if self.return_sequences:
@@ -134,8 +135,9 @@ class _Recurrent(Layer):
         x, run, pad = self._cached()
         t, n, features = x.shape
         grad_seq = grad_output.transpose(1, 0, 2) if self.return_sequences else None  # (t, n, u)
-        grad_states = [np.asarray(grad_seq[-1] if self.return_sequences else grad_output,
-                                  dtype=self.dtype)]
+        # A copy: masking writes into it, and grad_output is the caller's.
+        grad_states = [np.array(grad_seq[-1] if self.return_sequences else grad_output,
+                                dtype=self.dtype)]
         grad_states += [np.zeros((n, self.units), dtype=self.dtype)
                         for _ in range(self._state_count - 1)]
         run.grad_z = np.empty_like(run.z)                        # (t, n, b*units)
@@ -143,17 +145,17 @@ class _Recurrent(Layer):
         run.recurrent_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)  # (b*u, u)
         self._start_backward(run)
         for s in range(t, 0, -1):
-            skipped = None
-            if pad is not None and pad[1][s - 1]:
+            rows = None if pad is None or not pad[s - 1].size else pad[s - 1]
+            if rows is not None:
                 # A padded sample's state at s is its state at s - 1: its gradient goes
                 # straight through, and the cell's step gets none.
-                where = pad[0][s - 1]                            # (n, 1)
-                skipped = [np.where(where, g, 0) for g in grad_states]
-                grad_states = [np.where(where, 0, g) for g in grad_states]
+                skipped = [g[rows] for g in grad_states]         # (padded, units) each
+                for g in grad_states:
+                    g[rows] = 0.0
             grad_states = self._step_backward(s, run, grad_states)
-            if skipped is not None and s > 1:
+            if rows is not None and s > 1:
                 for g, skip in zip(grad_states, skipped, strict=True):
-                    g += skip
+                    g[rows] += skip
             if self.return_sequences and s > 1:
                 grad_states[0] += grad_seq[s - 2]
         self._weight_gradients(x, run)
@@ -183,8 +185,9 @@ class _Recurrent(Layer):
             self.grads["bias"] = grad_z2.sum(axis=0)
 
     def _padding(self, mask, n, t):
-        """Return None when no step is padded, else ``(padded, any_padded)``: a time-major
-        ``(t, n, 1)`` bool array, True where a step is padding, and ``(t,)`` per step."""
+        """Return None when no step is padded, else for each step the indices of the samples
+        for which it is padding (row indices are cheaper than a boolean ``where`` here, and
+        copy values exactly)."""
         if mask is None:
             return None
         mask = np.asarray(mask)
@@ -192,9 +195,10 @@ class _Recurrent(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r}: mask must have shape "
                              f"(batch, timesteps) = {(n, t)} like its input, got shape "
                              f"{mask.shape}.")
-        padded = np.ascontiguousarray(~mask.astype(bool).T)[:, :, None]  # (t, n, 1)
-        any_padded = padded.any(axis=(1, 2))                              # (t,)
-        return (padded, any_padded) if any_padded.any() else None
+        padded = ~mask.astype(bool)                              # (n, t)
+        if not padded.any():
+            return None
+        return [np.flatnonzero(padded[:, s]) for s in range(t)]
 
     def compute_mask(self, x, mask):
         """The mask goes on with the sequence (``return_sequences``), not with one state."""
