@@ -97,12 +97,14 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     """Fit an nnlite model and scikit-learn baselines on the same split; score each on test.
 
     The baselines are the Dummy model (most frequent class / mean), LogisticRegression or
-    Ridge, an MLP with the nnlite model's hidden Dense sizes and activation, trained for as
-    many epochs with the same batch size, and a RandomForest.
+    Ridge, an MLP with the nnlite model's hidden Dense sizes and activation, trained for at
+    most as many epochs with the same batch size, and a RandomForest.
 
     Args:
-        model_or_builder: a compiled ``Sequential`` (trained here, in place) or a function
-            that returns one.
+        model_or_builder: a function that returns a compiled ``Sequential``, or a compiled
+            ``Sequential`` whose architecture and compile settings are copied: the copy
+            starts from fresh weights, so the model you pass is never trained further.
+            The trained model is ``table.attrs["model"]``.
         X_train, y_train, X_test, y_test: the split; classification targets are class ids
             (sparse) or one-hot rows.
         task: ``"classification"``, ``"regression"`` or ``"auto"`` (from the model's loss).
@@ -115,7 +117,7 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     Returns:
         A DataFrame, one row per model (nnlite first): ``model``, then ``accuracy`` and
         ``f1_macro`` (classification) or ``rmse`` and ``r2`` (regression), and
-        ``fit_time_s``.
+        ``fit_time_s``; ``attrs["model"]`` is the nnlite model trained here.
 
     Raises:
         TypeError: when ``model_or_builder`` gives no Sequential.
@@ -132,6 +134,15 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     if not hasattr(model, "fit") or not hasattr(model, "layers"):
         raise TypeError("compare_with_baselines: expected a compiled Sequential or a function "
                         f"returning one, got {type(model).__name__}.")
+    if model is model_or_builder:
+        # Train a copy with fresh weights: the caller's model (maybe trained already) stays
+        # as it is, and the comparison is between models trained for the same budget.
+        from nnlite.model import Sequential
+
+        spec = model.get_config()
+        if "compile" not in spec:
+            raise RuntimeError("compare_with_baselines: the model needs compile() first.")
+        model = Sequential.from_config(spec)
     fit_kwargs = {"epochs": 50, "batch_size": 32, "verbose": 0, **(fit_kwargs or {})}
     if task == "auto":
         task = "regression" if getattr(model.loss, "name", "") == "mse" else "classification"
@@ -184,7 +195,9 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
         table.append({"model": name, **scores, "fit_time_s": seconds})
     import pandas as pd
 
-    return pd.DataFrame(table)
+    table = pd.DataFrame(table)
+    table.attrs["model"] = model
+    return table
 
 
 def _hidden_layers(model):

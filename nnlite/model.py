@@ -518,7 +518,9 @@ class Sequential:
     def _preprocess(self, x):
         if self.preprocessing is not None and (
                 isinstance(x, str) or np.asarray(x).dtype.kind in "OUS"):
-            return self.preprocessing([x] if isinstance(x, str) else x)
+            out = self.preprocessing([x] if isinstance(x, str) else x)
+            # A vectorizer asked for sparse output gives a SciPy matrix; layers take arrays.
+            return out.toarray() if hasattr(out, "toarray") else out
         return x
 
     # ---- weights, summary, saving ------------------------------------------------------
@@ -662,6 +664,9 @@ class Sequential:
         x = as_array(x, "x", method)
         if x.ndim < 1 or len(x) == 0:
             raise ValueError(f"{method}: x must hold at least one sample, got shape {x.shape}.")
+        if 0 in x.shape[1:]:
+            raise ValueError(f"{method}: every sample of x must hold at least one value, got "
+                             f"shape {x.shape} (an empty axis).")
         if self.layers[0].integer_input and x.dtype.kind in "iu":
             pass
         elif x.dtype.kind in "fiub":

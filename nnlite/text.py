@@ -65,16 +65,18 @@ class TextVectorizer:
             the end, as Keras); ``"pre"`` keeps the end of each text at the last column
             (padding and truncation at the start, as Keras' ``pad_sequences`` default).
         pad_to_max_tokens: bag-of-words modes: make the output ``max_tokens`` wide even when
-            the vocabulary is smaller (Keras' option; by default the width is
-            ``vocabulary_size()``).
+            the vocabulary is smaller, so that the width does not depend on the corpus. None
+            (the default) means True for the bag-of-words modes when ``max_tokens`` is set
+            (nnlite's contract: ``(n, max_tokens)``); pass False for ``vocabulary_size()``
+            columns (Keras' default), which saves memory on a small corpus.
         sparse: bag-of-words modes: return a ``scipy.sparse.csr_matrix`` instead of an array.
         vocabulary: tokens to use instead of ``adapt`` (without the special tokens).
         idf_weights: ``"tf_idf"`` mode with ``vocabulary``: one weight per token.
         dtype: float dtype of the bag-of-words output; None means ``nnlite.get_dtype()``.
 
     Shapes:
-        texts: n strings -> ``"int"``: (n, L) int64; other modes: (n, vocabulary_size())
-        (or (n, max_tokens) with ``pad_to_max_tokens``).
+        texts: n strings -> ``"int"``: (n, L) int64; other modes: (n, max_tokens), or
+        (n, vocabulary_size()) with ``pad_to_max_tokens=False`` or ``max_tokens=None``.
 
     >>> vectorizer = TextVectorizer(max_tokens=6, output_sequence_length=4)
     >>> vectorizer.adapt(["The cat sat.", "The dog sat!", "the end"]).get_vocabulary()
@@ -86,20 +88,14 @@ class TextVectorizer:
 
     def __init__(self, max_tokens=20000, output_mode="int", output_sequence_length=None,
                  standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
-                 pad="post", *, pad_to_max_tokens=False, sparse=False, vocabulary=None,
+                 pad="post", *, pad_to_max_tokens=None, sparse=False, vocabulary=None,
                  idf_weights=None, dtype=None):
         self.output_mode = _choice("output_mode", output_mode, OUTPUT_MODES)
         self.standardize = _choice("standardize", standardize, STANDARDIZE, allow_none=True)
         self.split = _choice("split", split, SPLITS, allow_none=True)
         self.pad = _choice("pad", pad, PADS)
-        specials = 2 if self.output_mode == "int" else 1
-        if max_tokens is not None:
-            max_tokens = positive_int("TextVectorizer", "max_tokens", max_tokens)
-            if max_tokens <= specials:
-                raise ValueError(
-                    f"TextVectorizer: max_tokens counts the {specials} special token(s) of "
-                    f"output_mode={self.output_mode!r}, so it must be at least {specials + 1}, "
-                    f"got {max_tokens!r}.")
+        max_tokens = _check_max_tokens(max_tokens, 2 if self.output_mode == "int" else 1,
+                                       self.output_mode)
         self.max_tokens = max_tokens
         if output_sequence_length is not None:
             if self.output_mode != "int":
@@ -111,6 +107,8 @@ class TextVectorizer:
                                                   output_sequence_length)
         self.output_sequence_length = output_sequence_length
         self.ngrams, self._widths = _check_ngrams(ngrams)
+        if pad_to_max_tokens is None:
+            pad_to_max_tokens = self.output_mode != "int" and max_tokens is not None
         for name, flag in (("pad_to_max_tokens", pad_to_max_tokens), ("sparse", sparse)):
             if not isinstance(flag, bool | np.bool_):
                 raise ValueError(f"TextVectorizer: {name} must be True or False, got {flag!r}.")
@@ -381,6 +379,19 @@ def _choice(name, value, choices, allow_none=False):
                         "is saved as JSON: transform the strings first and pass "
                         f"{name}=None.")
     raise ValueError(message + (did_you_mean(value, choices) if isinstance(value, str) else ""))
+
+
+def _check_max_tokens(max_tokens, specials, output_mode):
+    """``max_tokens`` as an int that leaves room for a word beside the special tokens."""
+    if max_tokens is None:
+        return None
+    max_tokens = positive_int("TextVectorizer", "max_tokens", max_tokens)
+    if max_tokens <= specials:
+        raise ValueError(
+            f"TextVectorizer: max_tokens counts the {specials} special token(s) of "
+            f"output_mode={output_mode!r}, so it must be at least {specials + 1}, "
+            f"got {max_tokens!r}.")
+    return max_tokens
 
 
 def _check_ngrams(ngrams):

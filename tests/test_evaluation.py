@@ -86,15 +86,21 @@ def test_compare_with_baselines_classification(rng):
 def test_compare_with_baselines_regression_in_original_units(rng):
     x = rng.normal(size=(80, 3)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0, 0.5])).astype(np.float32)
-    model = nnlite.Sequential([Dense(1)])
+    model = nnlite.Sequential([Dense(1)], input_shape=(3,))
     model.compile(optimizer="adam", loss="mse")
+    before = model.get_weights()
     table = evaluation.compare_with_baselines(model, x[:60], y[:60], x[60:], y[60:],
                                               fit_kwargs={"epochs": 5},
                                               inverse_target=lambda v: 10 * v)
     assert list(table.columns) == ["model", "rmse", "r2", "fit_time_s"]
     assert table.loc[2, "model"] == "Ridge" and table.loc[2, "r2"] > 0.99
-    ridge_rmse = np.sqrt(skm.mean_squared_error(10 * y[60:], 10 * model.predict(x[60:])))
-    assert table.loc[0, "rmse"] == pytest.approx(ridge_rmse, rel=1e-5)
+    trained = table.attrs["model"]
+    nnlite_rmse = np.sqrt(skm.mean_squared_error(10 * y[60:], 10 * trained.predict(x[60:])))
+    assert table.loc[0, "rmse"] == pytest.approx(nnlite_rmse, rel=1e-5)
+    # The model passed in is copied, never trained in place.
+    assert trained is not model
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
 
 
 def test_compare_with_baselines_bad_task(rng):

@@ -208,12 +208,12 @@ def test_any_one_dimensional_collection_of_strings_is_accepted(make):
 
 @pytest.mark.parametrize("mode", ["multi_hot", "count", "tf_idf"])
 def test_sparse_output_and_padding_to_max_tokens(mode):
-    dense = TextVectorizer(output_mode=mode).adapt(CORPUS)
-    csr = TextVectorizer(output_mode=mode, sparse=True).adapt(CORPUS)
+    dense = TextVectorizer(output_mode=mode, pad_to_max_tokens=False).adapt(CORPUS)
+    csr = TextVectorizer(output_mode=mode, sparse=True, pad_to_max_tokens=False).adapt(CORPUS)
     out = csr(CORPUS)
     assert sparse.issparse(out) and out.dtype == np.float32
     np.testing.assert_array_equal(out.toarray(), dense(CORPUS))
-    wide = TextVectorizer(max_tokens=50, output_mode=mode, pad_to_max_tokens=True).adapt(CORPUS)
+    wide = TextVectorizer(max_tokens=50, output_mode=mode).adapt(CORPUS)   # (n, max_tokens)
     out = wide(CORPUS)
     assert out.shape == (5, 50)
     np.testing.assert_array_equal(out[:, :11], dense(CORPUS))
@@ -271,7 +271,7 @@ def test_a_given_vocabulary_and_idf_weights_replace_adapt():
     vectorizer = TextVectorizer(vocabulary=["cat", "dog"], output_sequence_length=3)
     np.testing.assert_array_equal(vectorizer(["dog cat cow"]), [[3, 2, 1]])
     tfidf = TextVectorizer(output_mode="tf_idf", vocabulary=["cat", "dog"],
-                           idf_weights=[1.0, 3.0])
+                           idf_weights=[1.0, 3.0], pad_to_max_tokens=False)
     np.testing.assert_array_equal(tfidf(["dog cat cow dog"]), [[2.0, 1.0, 6.0]])
 
 
