@@ -632,9 +632,11 @@ def test_gated_feature_size_differs_from_build():
 
 
 def test_mask_of_the_wrong_shape():
+    layer = LSTM(2, name="lstm_a")
     with pytest.raises(ValueError, match=r"LSTM 'lstm_a': mask must have shape \(batch, "
                                          r"timesteps\) = \(2, 5\).*got shape \(2, 4\)"):
-        LSTM(2, name="lstm_a")(np.ones((2, 5, 3)), mask=np.ones((2, 4), dtype=bool))
+        layer(np.ones((2, 5, 3)), mask=np.ones((2, 4), dtype=bool))
+    assert not layer.built and not layer.params        # the failed call built nothing
 
 
 def test_gated_backward_before_forward():

@@ -105,6 +105,11 @@ class _Recurrent(Layer):
         """The bias added to the input projection of every step."""
         return self.params["bias"]
 
+    def __call__(self, x, training=False, mask=None):
+        if mask is not None:     # checked first: a call that fails builds nothing
+            self._check_mask(x, mask)
+        return super().__call__(x, training=training, mask=mask)
+
     def forward(self, x, training=False, mask=None):
         n, t, features = x.shape
         pad = self._padding(mask, n, t)
@@ -190,15 +195,17 @@ class _Recurrent(Layer):
         copy values exactly)."""
         if mask is None:
             return None
-        mask = np.asarray(mask)
-        if mask.shape != (n, t):
-            raise ValueError(f"{type(self).__name__} {self.name!r}: mask must have shape "
-                             f"(batch, timesteps) = {(n, t)} like its input, got shape "
-                             f"{mask.shape}.")
-        padded = ~mask.astype(bool)                              # (n, t)
+        padded = ~np.asarray(mask, dtype=bool)                   # (n, t)
         if not padded.any():
             return None
         return [np.flatnonzero(padded[:, s]) for s in range(t)]
+
+    def _check_mask(self, x, mask):
+        shape, expected = np.shape(mask), tuple(np.shape(x)[:2])
+        if shape != expected:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: mask must have shape "
+                             f"(batch, timesteps) = {expected} like its input, got shape "
+                             f"{shape}.")
 
     def compute_mask(self, x, mask):
         """The mask goes on with the sequence (``return_sequences``), not with one state."""
