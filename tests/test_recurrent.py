@@ -501,6 +501,32 @@ def test_masked_model_ignores_padding_in_training_too(cls, kwargs, rng):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("cls, kwargs", VARIANTS)
+def test_per_step_targets_at_padded_steps_do_not_count(cls, kwargs, float64, rng):
+    # The mask goes on with return_sequences to the loss, which leaves padded positions
+    # out: their targets may be anything. (Dense drops a mask, so the recurrent layer is
+    # the output here.)
+    model = nnlite.Sequential([Embedding(9, 3, mask_zero=True),
+                               cls(2, return_sequences=True, **kwargs)])
+    model.compile(loss="mse", optimizer="sgd")
+    x = rng.integers(1, 9, size=(3, 6))
+    x[0, 4:], x[1, :2] = 0, 0
+    y = rng.standard_normal((3, 6, 2))
+    model.build(x.shape[1:])
+    # Small embeddings make the recurrent kernel's gradient small: a wider step keeps the
+    # finite differences' round-off below the tolerance.
+    assert nnlite.gradcheck(model, x, y, eps=1e-5) < 1e-6
+    loss = model.compute_loss(x, y)
+    model.compute_gradients(x, y)
+    grads = [g.copy() for layer in model.layers for g in layer.grads.values()]
+    y[x == 0] = 1e3
+    assert model.compute_loss(x, y) == loss
+    model.compute_gradients(x, y)
+    for expected, layer_grad in zip(grads, [g for layer in model.layers
+                                            for g in layer.grads.values()], strict=True):
+        np.testing.assert_array_equal(layer_grad, expected)
+
+
 def test_compute_mask_goes_on_only_with_sequences():
     mask = np.ones((2, 3), dtype=bool)
     assert LSTM(2, return_sequences=True).compute_mask(np.ones((2, 3, 1)), mask) is mask
