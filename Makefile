@@ -1,7 +1,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile
+# pip byte-compiles what it installs, so that `import nnlite` (and every `nnlite` command)
+# starts fast even where Python is told not to write bytecode (PYTHONDONTWRITEBYTECODE).
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # Two stamps: the demo needs only the run-time dependencies (a fresh clone runs it in well
 # under a minute); the tests add the dev extra (pytest, hypothesis, dask, notebook runner).
 RUN_STAMP := $(VENV)/.installed-run

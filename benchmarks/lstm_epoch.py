@@ -37,6 +37,43 @@ def padded_data(rows=N, seed=0):
     return x, y, T - pad
 
 
+def epoch_flops(rows):
+    """FLOPs of the LSTM's GEMMs in one epoch (forward, backward; the rest is negligible)."""
+    steps, gates = rows * T, 4 * UNITS
+    # input projection, input gradient and kernel gradient: 3 of (steps, EMBED) x (EMBED, 4u);
+    # recurrence forward and backward and recurrent-kernel gradient: 3 of (steps, u) x (u, 4u)
+    return 2 * steps * gates * (3 * EMBED + 3 * UNITS)
+
+
+def lstm_gemms(rows):
+    """Return a callable that runs only the GEMMs of one nnlite LSTM epoch, at their shapes:
+    per batch, the input projection, one recurrent product per step forward and backward,
+    then the kernel, recurrent-kernel and input gradients. Timed beside the epochs, it is
+    the floor this BLAS sets for nnlite's way of computing an LSTM."""
+    rng = np.random.default_rng(0)
+    n, u = BATCH, UNITS
+
+    def rand(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    x, kernel, recurrent = rand(T * n, EMBED), rand(EMBED, 4 * u), rand(u, 4 * u)
+    recurrent_t, h, grad_z = np.ascontiguousarray(recurrent.T), rand(T * n, u), rand(T * n, 4 * u)
+    out_forward, out_backward = np.empty((n, 4 * u), np.float32), np.empty((n, u), np.float32)
+    batches = -(-rows // BATCH)
+
+    def run():
+        for _ in range(batches):
+            x @ kernel                                           # (t*n, in) @ (in, 4u)
+            for s in range(T - 1):
+                np.matmul(h[s * n:(s + 1) * n], recurrent, out=out_forward)
+            for s in range(T - 1):
+                np.matmul(grad_z[s * n:(s + 1) * n], recurrent_t, out=out_backward)
+            x.T @ grad_z                                         # (in, t*n) @ (t*n, 4u)
+            h[n:].T @ grad_z[n:]                                 # (u, .) @ (., 4u)
+            grad_z @ kernel.T                                    # (t*n, 4u) @ (4u, in)
+    return run
+
+
 def nnlite_epoch(x, y, mask=False):
     nnlite.set_seed(0)
     model = nnlite.Sequential([Embedding(VOCAB, EMBED, mask_zero=mask), LSTM(UNITS),
@@ -107,13 +144,14 @@ def _run(args):
         if args.threads:
             torch.set_num_threads(args.threads)
         candidates["pytorch"] = torch_epoch(torch, x, y, lengths)
+    candidates["GEMMs of the nnlite epoch alone"] = lstm_gemms(args.rows)
     results = time_interleaved(candidates, repeats=args.repeats)
     reference = "pytorch" if torch is not None else "nnlite"
     threads = args.threads or "all"
     masked = ", masked (pre-padded)" if args.mask else ""
     print_table(f"One epoch: Embedding({VOCAB}, {EMBED}) -> LSTM({UNITS}) -> Dense(1), "
                 f"{args.rows} sequences of {T}{masked}, batch {BATCH}, SGD, float32, "
-                f"threads: {threads}", results, reference)
+                f"threads: {threads}", results, reference, flops=epoch_flops(args.rows))
     payload = {"workload": {"n": args.rows, "timesteps": T, "vocab": VOCAB, "embed": EMBED,
                             "units": UNITS, "batch": BATCH, "dtype": "float32",
                             "masked": args.mask, "threads": threads},

@@ -8,7 +8,9 @@ standard error and exit code 2 (bad usage) or 1 (anything else), never a traceba
 """
 
 import argparse
+import math
 import sys
+import time
 import warnings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -38,12 +40,27 @@ def main(argv=None) -> int:
         warnings.showwarning = _one_line_warning
         try:
             return args.run(args)
+        except BrokenPipeError:
+            # The reader went away (`nnlite predict ... | head`): nothing is wrong, so end
+            # quietly, and point stdout at /dev/null so that its final flush cannot fail.
+            _silence_stdout()
+            return EXIT_OK
         except KeyboardInterrupt:
             print(f"nnlite {args.command}: interrupted.", file=sys.stderr)
             return 130
         except Exception as exc:  # the promise is one line, never a traceback
             print(f"nnlite {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+
+
+def _silence_stdout():
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # not a real file (a test's capture): nothing will flush into a closed pipe
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -56,33 +73,62 @@ def _train(args) -> int:
     from nnlite import data, evaluation
 
     nnlite.set_seed(args.seed)
-    frame = _read(args.data, args.command)
+    if args.out:
+        _check_output(args.out, [args.data], "--out")
+    frame = _read(args.data, args)
     _check_column(frame, args.target, args.data)
-    encoder = data.TabularEncoder(args.target, features=args.features, task=args.task,
-                                  scale_target=True)
+    encoder = data.TabularEncoder(
+        args.target, features=args.features, task=args.task, scale_target=True,
+        exclude=_flat(args.exclude), id_columns=_flat(args.id), text=_flat(args.text),
+        max_categories=args.max_categories or data.MAX_CATEGORIES,
+        na_values=_flat(args.na_values))
     frame = encoder.prepare(frame)
     classify = encoder.task == "classification"
-    train, test = _split(frame, args.target if classify else None, args.test_size, args.seed)
-    encoder.fit(train)
-    x_train, y_train = encoder.transform(train), encoder.transform_target(train)
-    x_test, y_test = encoder.transform(test), encoder.transform_target(test)
+    stratify = args.target if classify else None
+    train, test = _split(frame, stratify, args.test_size, args.seed)
+    plan = training_plan(len(train), args)
+    # Part of the training rows is held out to stop training and keep the best epoch.
+    fit_rows, val_rows = (train[rows] for rows in _split(frame.iloc[train], stratify,
+                                                        plan["split"], args.seed))
+    encoder.fit(frame.iloc[train], targets=frame[args.target])
+    # One pass over the whole table, so that imputed cells and unseen categories are
+    # reported once, for the file; the statistics come from the training rows only. The
+    # rows are ordered (fitting, validation, test), so that every part is a view of one
+    # matrix, not a copy.
+    frame = frame.iloc[np.concatenate([fit_rows, val_rows, test])]
+    x = encoder.transform(frame, name=repr(str(args.data)))
+    y = encoder.transform_target(frame)
+    n_fit, n_train = len(fit_rows), len(train)
+    x_train, x_test, y_train, y_test = x[:n_train], x[n_train:], y[:n_train], y[n_train:]
+    test = np.arange(n_train, len(frame))
     what = (f"classification, {len(encoder.classes)} classes: "
             f"{', '.join(map(str, encoder.classes))}" if classify else "regression")
+    used = (len(encoder.numeric) + len(encoder.dates) + len(encoder.categorical)
+            + len(encoder.text))
     print(f"{args.data}: {len(frame)} rows; target {args.target!r} ({what}); "
-          f"{x_train.shape[1]} inputs from {len(encoder.features)} columns.")
-    print(f"Training on {len(train)} rows, testing on {len(test)} rows "
-          f"({'stratified, ' if classify else ''}seed {args.seed}).")
+          f"{x.shape[1]} inputs from {used} column{'s' * (used != 1)}.")
+    print(f"Training on {n_train} rows ({len(val_rows)} of them for early stopping), "
+          f"testing on {len(test)} rows ({'stratified, ' if classify else ''}seed "
+          f"{args.seed}); hidden layers {plan['hidden']}, at most {plan['epochs']} epochs.")
 
-    model = _build_model(args, x_train.shape[1], len(encoder.classes) if classify else None)
-    fit_kwargs = {"epochs": args.epochs, "batch_size": args.batch_size,
-                  "verbose": args.verbose}
+    from nnlite.callbacks import EarlyStopping
+
+    stopper = EarlyStopping(monitor="val_loss", patience=plan["patience"], min_delta=1e-4,
+                            restore_best_weights=True)
+    model = _build_model(args, plan, x.shape[1], len(encoder.classes) if classify else None)
+    start = time.perf_counter()
+    model.fit(x[:n_fit], y[:n_fit], epochs=plan["epochs"], batch_size=plan["batch_size"],
+              validation_data=(x[n_fit:n_train], y[n_fit:n_train]), callbacks=[stopper],
+              verbose=_verbosity(args.verbose))
+    seconds = time.perf_counter() - start
     if args.baselines:
         table = evaluation.compare_with_baselines(
-            model, x_train, y_train, x_test, y_test, task=encoder.task, fit_kwargs=fit_kwargs,
+            model, x_train, y_train, x_test, y_test, task=encoder.task, trained=True,
+            fit_kwargs={"epochs": plan["epochs"], "batch_size": plan["batch_size"]},
             inverse_target=None if classify else encoder.inverse_transform_target,
             random_state=args.seed)
+        table.loc[0, "fit_time_s"] = seconds
     else:
-        model.fit(x_train, y_train, **fit_kwargs)
         y_pred = model.predict(x_test)
         if classify:
             scores = evaluation.classification_metrics(y_test, y_pred)
@@ -90,6 +136,12 @@ def _train(args) -> int:
             scores = evaluation.regression_metrics(encoder.inverse_transform_target(y_test),
                                                    encoder.inverse_transform_target(y_pred))
         table = _scores_table({"nnlite": scores})
+    if stopper.best_epoch is not None:
+        ran = len(model.history.epoch)
+        print(f"Trained {ran} epoch{'s' * (ran != 1)}"
+              f"{' (stopped early)' if stopper.stopped_epoch is not None else ''}; kept the "
+              f"weights of epoch {stopper.best_epoch + 1}, the best validation loss "
+              f"({stopper.best:.4f}).")
     print(f"\nTest scores on {len(test)} held-out rows"
           f"{'' if classify else ' (in the target units)'}:")
     print(_format_table(table))
@@ -98,13 +150,43 @@ def _train(args) -> int:
                                        "nnlite_version": nnlite.__version__})
         print(f"\nSaved the model and its data encoder to {args.out}.")
     if args.command == "demo":
-        sample = test.head(5)
+        sample = frame.iloc[test[:5]]
         guess = encoder.inverse_transform_target(
-            _to_target(model.predict(encoder.transform(sample)), classify))
+            _to_target(model.predict(x_test[:5]), classify))
         print("\nFive test penguins, true species -> predicted:")
         for truth, pred in zip(sample[args.target], np.asarray(guess), strict=True):
             print(f"  {truth:<10} -> {pred}")
     return EXIT_OK
+
+
+def training_plan(rows, args=None) -> dict:
+    """The default training settings for ``rows`` training rows.
+
+    Small tables get one hidden layer with strong dropout, small batches, many epochs and a
+    larger share held out for early stopping; larger ones two wider layers, bigger batches
+    and fewer epochs. These defaults were chosen on the tables of ``benchmarks/tabular.py``.
+    Options given on the command line (``args``) win.
+
+    Returns:
+        dict with ``hidden``, ``dropout``, ``epochs``, ``batch_size``, ``patience``,
+        ``split`` (validation fraction), ``held_out`` (validation rows) and ``lr``.
+    """
+    if rows < 1000:
+        plan = {"hidden": (128,), "dropout": 0.3, "epochs": 500, "batch_size": 16,
+                "patience": 30, "split": 0.2}
+    elif rows < 10000:
+        plan = {"hidden": (128, 64), "dropout": 0.1, "epochs": 300, "batch_size": 32,
+                "patience": 20, "split": 0.15}
+    else:
+        plan = {"hidden": (256, 128), "dropout": 0.1, "epochs": 100, "batch_size": 128,
+                "patience": 10, "split": 0.1}
+    plan["lr"] = None
+    for key in ("hidden", "dropout", "epochs", "batch_size", "patience", "lr"):
+        value = getattr(args, key, None)
+        if value is not None:
+            plan[key] = value
+    plan["held_out"] = math.ceil(rows * plan["split"])  # as train_test_split counts them
+    return plan
 
 
 def _evaluate(args) -> int:
@@ -114,10 +196,10 @@ def _evaluate(args) -> int:
     target = args.target or encoder.target
     if target != encoder.target:
         raise ValueError(f"the model predicts {encoder.target!r}, not {target!r}.")
-    frame = _read(args.data, args.command)
+    frame = _read(args.data, args, encoder.na_values)
     _check_column(frame, target, args.data)
     frame = frame[frame[target].notna()]
-    x, y = encoder.transform(frame), encoder.transform_target(frame)
+    x, y = encoder.transform(frame, name=repr(str(args.data))), encoder.transform_target(frame)
     y_pred = model.predict(x)
     print(f"{args.data}: {len(frame)} rows with a {target!r} value.")
     if encoder.task == "classification":
@@ -138,18 +220,32 @@ def _predict(args) -> int:
     import pandas as pd
 
     model, encoder = _load(args.model, args.command)
-    frame = _read(args.data, args.command)
-    output = model.predict(encoder.transform(frame))
     classify = encoder.task == "classification"
-    result = pd.DataFrame(
-        {encoder.target: encoder.inverse_transform_target(_to_target(output, classify))})
+    if args.proba and not classify:
+        raise ValueError("--proba needs a classification model; this one does regression.")
+    if args.out:
+        _check_output(args.out, [args.data, args.model], "--out")
+    frame = _read(args.data, args, encoder.na_values)
+    ids = _flat(args.id)
+    for name in ids:
+        _check_column(frame, name, args.data)
+    if not ids:
+        # Carry the identifiers the model was told about, or found, so rows can be matched.
+        ids = [c for c in [*encoder.id_columns, *encoder.identifiers] if c in frame.columns]
+    output = model.predict(encoder.transform(frame, name=repr(str(args.data))))
+    result = pd.DataFrame({name: frame[name].to_numpy() for name in ids})
+    result[f"predicted_{encoder.target}"] = encoder.inverse_transform_target(
+        _to_target(output, classify))
     if args.proba:
-        if not classify:
-            raise ValueError("--proba needs a classification model; this one does regression.")
         for i, name in enumerate(encoder.classes):
             result[f"proba_{name}"] = output[:, i]
     if args.out:
-        result.to_csv(args.out, index=False, float_format="%.6g")
+        from nnlite.serialization import atomic_write
+
+        # A temporary file moved into place when complete: an interrupted run never leaves
+        # half a file, nor destroys the previous one.
+        atomic_write(args.out, lambda file: result.to_csv(file, index=False,
+                                                          float_format="%.6g"), mode="w")
         print(f"Wrote {len(result)} predictions to {args.out}.")
     else:
         result.to_csv(sys.stdout, index=False, float_format="%.6g")
@@ -163,61 +259,131 @@ def _summary(args) -> int:
         print(f"Target: {encoder.target!r} ({encoder.task})")
         if encoder.classes is not None:
             print(f"Classes: {', '.join(map(str, encoder.classes))}")
-        print(f"Input columns ({len(encoder.features)}): {', '.join(encoder.features)}")
+        left_out = {*encoder.identifiers}
+        used = [c for c in encoder.features if c not in left_out and (
+            c in encoder.numeric or c in encoder.dates or c in encoder.categorical
+            or c in encoder.text)]
+        print(f"Input columns ({len(used)}): {', '.join(used)}")
+        for label, names in (("Dates", list(encoder.dates)), ("Free text", encoder.text),
+                             ("Identifiers (left out)",
+                              [*encoder.id_columns, *encoder.identifiers])):
+            if names:
+                print(f"{label}: {', '.join(names)}")
         print(f"Encoded inputs ({len(encoder.feature_names)}): "
               f"{', '.join(encoder.feature_names)}")
     return EXIT_OK
 
 
 def _demo(args) -> int:
-    from nnlite.datasets import PENGUINS_CSV
+    from nnlite.data import MAX_CATEGORIES
+    from nnlite.datasets import PENGUINS_CSV, PENGUINS_NA
 
     print("The Palmer penguins: predict the species from bill, flipper, mass, island and sex.")
     args.data, args.target, args.task, args.features = str(PENGUINS_CSV), "species", "auto", None
     args.test_size, args.baselines = 0.2, True
+    args.sep = args.encoding = None
+    args.na_values, args.exclude, args.id, args.text = [PENGUINS_NA], [], [], []
+    args.max_categories = MAX_CATEGORIES
     return _train(args)
 
 
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def _build_model(args, inputs, classes):
+def _build_model(args, plan, inputs, classes):
     import nnlite
     from nnlite import optimizers
-    from nnlite.layers import Dense
+    from nnlite.layers import Dense, Dropout
 
-    layers = [Dense(units, activation=args.activation) for units in args.hidden]
+    layers = []
+    for units in plan["hidden"]:
+        layers.append(Dense(units, activation=args.activation))
+        if plan["dropout"]:
+            layers.append(Dropout(plan["dropout"]))
     layers.append(Dense(classes, activation="softmax") if classes else Dense(1))
     model = nnlite.Sequential(layers, input_shape=(inputs,))
     optimizer = optimizers.get(args.optimizer)
-    if args.lr is not None:
-        optimizer.learning_rate = args.lr
+    if plan["lr"] is not None:
+        optimizer.learning_rate = plan["lr"]
     model.compile(optimizer=optimizer, metrics=["accuracy"] if classes else ["mae"],
                   loss="sparse_categorical_crossentropy" if classes else "mse")
     return model
 
 
 def _split(frame, stratify_column, test_size, seed):
+    """Positions of the training and test rows."""
+    import numpy as np
     from sklearn.model_selection import train_test_split
 
+    rows = np.arange(len(frame))
     labels = None if stratify_column is None else frame[stratify_column].astype(str)
     try:
-        return train_test_split(frame, test_size=test_size, random_state=seed, stratify=labels)
+        return train_test_split(rows, test_size=test_size, random_state=seed, stratify=labels)
     except ValueError:
         if labels is None:
             raise
         # A class with a single row cannot be stratified: fall back to a plain split.
-        return train_test_split(frame, test_size=test_size, random_state=seed)
+        return train_test_split(rows, test_size=test_size, random_state=seed)
 
 
-def _read(path, command):
+def _read(path, args, saved_na_values=()):
     from pathlib import Path
 
     from nnlite.data import read_csv
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"no such file {str(path)!r}.")
-    return read_csv(path, who="read_csv").rename(columns=str)
+    na_values = [*saved_na_values, *_flat(getattr(args, "na_values", None))]
+    sep = getattr(args, "sep", None)
+    sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)  # a tab is hard to type in a shell
+    frame = read_csv(path, who="read_csv", sep=sep,
+                     encoding=getattr(args, "encoding", None), na_values=na_values or None)
+    return frame.rename(columns=str)
+
+
+def _check_output(path, inputs, option):
+    """Refuse to write over an input file, and check the folder before any work is done."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    for given in inputs:
+        same = target.resolve() == Path(given).resolve()
+        if not same and target.exists() and Path(given).exists():
+            same = os.path.samefile(target, given)
+        if same:
+            raise ValueError(f"{option} {str(path)!r} is the input file {str(given)!r}; "
+                             "writing there would destroy it. Choose another file name.")
+    if target.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a folder; give a file name in it.")
+    folder = target.parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not "
+                         "exist; create it first.")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{option} {str(path)!r}: cannot write in the folder "
+                         f"{str(folder)!r} ({exc.strerror}).") from exc
+
+
+def _verbosity(verbose):
+    """The given verbosity, else a live bar on a terminal or notebook and lines otherwise."""
+    if verbose is not None:
+        return verbose
+    interactive = "ipykernel" in sys.modules
+    try:
+        interactive = interactive or sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        pass
+    return 1 if interactive else 2
+
+
+def _flat(values):
+    """Column names from repeated options, each possibly comma-separated."""
+    return [name for value in values or [] for name in _columns(value)]
 
 
 def _check_column(frame, target, path):
@@ -302,6 +468,7 @@ def _number(cast, ok, expected):
 _fraction = _number(float, lambda v: 0.0 < v < 1.0, "a fraction in (0, 1)")
 _positive_int = _number(int, lambda v: v >= 1, "a positive integer")
 _positive_float = _number(float, lambda v: v > 0, "a positive number")
+_dropout = _number(float, lambda v: 0.0 <= v < 1.0, "a rate in [0, 1)")
 
 
 def _activation(text):
@@ -325,21 +492,37 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"nnlite {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def model_options(sub, data=True):
-        for name, helptext in (("--epochs", "passes over the training rows (default 30)"),
-                               ("--batch-size", "rows per gradient step (default 32)")):
-            sub.add_argument(name, type=_positive_int, default=30 if name == "--epochs" else 32,
-                             help=helptext)
-        sub.add_argument("--hidden", type=_hidden, default=(64, 32),
-                         help="hidden layer sizes, comma-separated (default 64,32)")
+    def model_options(sub):
+        for name, helptext in (
+                ("--epochs", "most passes over the training rows; training stops earlier when "
+                             "the validation loss stops improving (default: by table size)"),
+                ("--batch-size", "rows per gradient step (default: by table size)"),
+                ("--patience", "epochs without a better validation loss before stopping "
+                               "(default: by table size)")):
+            sub.add_argument(name, type=_positive_int, default=None, help=helptext)
+        sub.add_argument("--hidden", type=_hidden, default=None,
+                         help="hidden layer sizes, comma-separated, e.g. 64,32 (default: by "
+                              "table size)")
+        sub.add_argument("--dropout", type=_dropout, default=None,
+                         help="dropout rate after each hidden layer (default: by table size)")
         sub.add_argument("--activation", type=_activation, default="relu",
                          help="activation of the hidden layers (default relu)")
         sub.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], default="adam")
         sub.add_argument("--lr", type=_positive_float, default=None,
                          help="learning rate (default: the optimizer's, 0.001 for adam)")
         sub.add_argument("--seed", type=int, default=0, help="seed of the split and weights")
-        sub.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1,
-                         help="0 silent, 1 a progress bar per epoch, 2 a line per epoch")
+        sub.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
+                         help="0 silent, 1 a progress bar per epoch, 2 a line per epoch "
+                              "(default: 1 on a terminal, else 2)")
+
+    def reading_options(sub):
+        sub.add_argument("--sep", default=None,
+                         help="field separator, e.g. ';' or tab (default: detected)")
+        sub.add_argument("--encoding", default=None,
+                         help="text encoding, e.g. utf-8 or latin-1 (default: detected)")
+        sub.add_argument("--na-values", nargs="+", action="extend", default=[],
+                         metavar="TEXT", help="cell values that mean missing, besides empty "
+                                              "cells (e.g. NA)")
 
     train = commands.add_parser("train", help="train a model on a CSV file")
     train.add_argument("data", help="CSV file with a header line")
@@ -348,6 +531,17 @@ def _build_parser():
                        default="auto")
     train.add_argument("--features", type=_columns, default=None,
                        help="input columns, comma-separated (default: all but the target)")
+    train.add_argument("--exclude", nargs="+", action="extend", default=[], metavar="COL",
+                       help="columns to leave out")
+    train.add_argument("--id", nargs="+", action="extend", default=[], metavar="COL",
+                       help="identifier columns: left out of the inputs, copied to the "
+                            "predictions")
+    train.add_argument("--text", nargs="+", action="extend", default=[], metavar="COL",
+                       help="columns to read as free text (bag of words)")
+    train.add_argument("--max-categories", type=_positive_int, default=None,
+                       help="most one-hot inputs per categorical column; rarer values are "
+                            "pooled (default 20)")
+    reading_options(train)
     model_options(train)
     train.add_argument("--test-size", type=_fraction, default=0.2,
                        help="fraction of rows held out for testing (default 0.2)")
@@ -362,6 +556,7 @@ def _build_parser():
     evaluate.add_argument("data", help="CSV file with the target column")
     evaluate.add_argument("--target", default=None,
                           help="target column (default: the one the model was trained on)")
+    reading_options(evaluate)
     evaluate.set_defaults(run=_evaluate)
 
     predict = commands.add_parser("predict", help="predict the target for each CSV row")
@@ -370,6 +565,10 @@ def _build_parser():
     predict.add_argument("--out", default=None, help="CSV file to write (default: stdout)")
     predict.add_argument("--proba", action="store_true",
                          help="add one probability column per class")
+    predict.add_argument("--id", nargs="+", action="extend", default=[], metavar="COL",
+                         help="columns copied to the output beside the predictions "
+                              "(default: the model's identifier columns)")
+    reading_options(predict)
     predict.set_defaults(run=_predict)
 
     summary = commands.add_parser("summary", help="show a saved model's layers and inputs")

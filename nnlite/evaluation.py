@@ -93,16 +93,19 @@ def classification_report(y_true, y_pred, class_names=None) -> str:
 
 
 def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, task="auto",
-                           fit_kwargs=None, inverse_target=None, random_state=0):
+                           fit_kwargs=None, inverse_target=None, random_state=0,
+                           trained=False):
     """Fit an nnlite model and scikit-learn baselines on the same split; score each on test.
 
     The baselines are the Dummy model (most frequent class / mean), LogisticRegression or
-    Ridge, an MLP with the nnlite model's hidden Dense sizes and activation, trained for as
-    many epochs with the same batch size, and a RandomForest.
+    Ridge, an MLP with the nnlite model's hidden Dense sizes and activation, trained for at
+    most as many epochs with the same batch size, and a RandomForest.
 
     Args:
-        model_or_builder: a compiled ``Sequential`` (trained here, in place) or a function
-            that returns one.
+        model_or_builder: a function that returns a compiled ``Sequential``, or a compiled
+            ``Sequential`` whose architecture and compile settings are copied: the copy
+            starts from fresh weights, so the model you pass is never trained further.
+            The trained model is ``table.attrs["model"]``.
         X_train, y_train, X_test, y_test: the split; classification targets are class ids
             (sparse) or one-hot rows.
         task: ``"classification"``, ``"regression"`` or ``"auto"`` (from the model's loss).
@@ -111,11 +114,14 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
         inverse_target: for regression, a function mapping targets and predictions back to
             the original units before scoring (when the target was scaled).
         random_state: seed of the scikit-learn models.
+        trained: ``model_or_builder`` is a Sequential trained already (on ``X_train``, or
+            part of it): score it as it is, without training it or a copy (its
+            ``fit_time_s`` is NaN); ``fit_kwargs`` still sets the MLP's epochs and batch.
 
     Returns:
         A DataFrame, one row per model (nnlite first): ``model``, then ``accuracy`` and
         ``f1_macro`` (classification) or ``rmse`` and ``r2`` (regression), and
-        ``fit_time_s``.
+        ``fit_time_s``; ``attrs["model"]`` is the nnlite model trained here.
 
     Raises:
         TypeError: when ``model_or_builder`` gives no Sequential.
@@ -132,6 +138,16 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     if not hasattr(model, "fit") or not hasattr(model, "layers"):
         raise TypeError("compare_with_baselines: expected a compiled Sequential or a function "
                         f"returning one, got {type(model).__name__}.")
+    if trained and model is not model_or_builder:
+        raise TypeError("compare_with_baselines: trained=True needs the trained Sequential "
+                        "itself, not a function that builds one.")
+    if model is model_or_builder and not trained:
+        # Train a copy with fresh weights: the caller's model (maybe trained already) stays
+        # as it is, and the comparison is between models trained for the same budget.
+        from nnlite.model import Sequential
+
+        # (an uncompiled model stays uncompiled, and fit says so)
+        model = Sequential.from_config(model.get_config())
     fit_kwargs = {"epochs": 50, "batch_size": 32, "verbose": 0, **(fit_kwargs or {})}
     if task == "auto":
         task = "regression" if getattr(model.loss, "name", "") == "mse" else "classification"
@@ -141,9 +157,10 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
     classify = task == "classification"
 
     start = time.perf_counter()
-    model.fit(X_train, y_train, **fit_kwargs)
+    if not trained:
+        model.fit(X_train, y_train, **fit_kwargs)
     rows = [("nnlite " + _describe(model), model.predict(X_test),
-             time.perf_counter() - start)]
+             float("nan") if trained else time.perf_counter() - start)]
 
     sizes, activation = _hidden_layers(model)
     mlp_kwargs = {"hidden_layer_sizes": sizes, "activation": activation,
@@ -184,7 +201,9 @@ def compare_with_baselines(model_or_builder, X_train, y_train, X_test, y_test, t
         table.append({"model": name, **scores, "fit_time_s": seconds})
     import pandas as pd
 
-    return pd.DataFrame(table)
+    table = pd.DataFrame(table)
+    table.attrs["model"] = model
+    return table
 
 
 def _hidden_layers(model):

@@ -687,6 +687,9 @@ class Sequential:
         x = as_array(x, "x", method)
         if x.ndim < 1 or len(x) == 0:
             raise ValueError(f"{method}: x must hold at least one sample, got shape {x.shape}.")
+        if 0 in x.shape[1:]:
+            raise ValueError(f"{method}: every sample of x must hold at least one value, got "
+                             f"shape {x.shape} (an empty axis).")
         if self.layers[0].integer_input and x.dtype.kind in "iu":
             pass
         elif x.dtype.kind in "fiub":

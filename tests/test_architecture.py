@@ -182,3 +182,21 @@ def test_import_nnlite_loads_no_heavy_dependency():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == ""
+
+
+def test_a_mask_reaches_the_loss_through_dense_and_padded_steps_are_ignored(rng):
+    from nnlite.layers import LSTM, Dropout, Embedding
+
+    ids = rng.integers(1, 9, (6, 5))
+    ids[:3, 3:] = 0                                   # post-padding on half the rows
+    targets = rng.integers(0, 3, (6, 5))
+    other = targets.copy()
+    other[ids == 0] = (other[ids == 0] + 1) % 3       # change only the padded steps' targets
+    model = nnlite.Sequential([Embedding(9, 4, mask_zero=True),
+                               LSTM(5, return_sequences=True), Dropout(0.2),
+                               Dense(3, activation="softmax")], input_shape=(5,))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert model.compute_loss(ids, targets) == model.compute_loss(ids, other)
+    real = targets.copy()
+    real[ids != 0] = (real[ids != 0] + 1) % 3         # a real step's target does count
+    assert model.compute_loss(ids, targets) != model.compute_loss(ids, real)

@@ -62,6 +62,63 @@ def test_a_small_run_writes_its_results(module, argv, tmp_path, monkeypatch, cap
     assert results["nnlite"]["median"] > 0
 
 
+def test_the_text_workload_runs_small_and_compares_with_sklearn(tmp_path, monkeypatch, capsys):
+    from benchmarks import text_vectorize
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    texts = text_vectorize.make_texts(50, words=40)
+    assert len(texts) == 50 and all(t[0].isupper() and t.endswith(".") for t in texts)
+    text_vectorize.main(["--texts", "300", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "| scikit-learn |" in out and "| nnlite int |" in out
+    payload = json.loads((tmp_path / "text_vectorize.json").read_text())
+    assert payload["results"]["learn"]["nnlite count (sparse)"]["cpu_min"] > 0
+    assert "text_vectorize" in bench_main.workloads()
+
+
+def test_the_tabular_benchmark_runs_nnlite_train_beside_the_baselines(tmp_path, monkeypatch,
+                                                                       capsys):
+    from sklearn.datasets import load_iris
+
+    from benchmarks import tabular
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    monkeypatch.setattr(tabular, "datasets", lambda: [tabular._sklearn("iris", load_iris)])
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\n## Default training on tables\n\nold table\n\n## Next\n")
+    monkeypatch.setattr(tabular, "DOC", doc)
+    assert tabular.main(["--seeds", "0"]) == 0
+    text = doc.read_text()
+    row = re.search(r"^\| iris \| class\. \| 150 \| 4 \| accuracy \| (\d\.\d+) ± 0\.000 \|",
+                    text, re.M)
+    assert row and float(row.group(1)) >= 0.9
+    assert "old table" not in text and text.endswith("\n## Next\n")
+    assert "on 1 of 1 data sets" in text
+    payload = json.loads((tmp_path / "tabular.json").read_text())
+    assert set(payload["results"]["iris"]["scores"]) == {"nnlite", "dummy", "linear", "mlp",
+                                                         "forest"}
+
+
+def test_the_memory_table_and_its_section(tmp_path):
+    import pandas as pd
+
+    from benchmarks import tabular
+
+    tabular.memory_table(tmp_path / "big.csv", rows=40, categories=5)
+    frame = pd.read_csv(tmp_path / "big.csv")
+    assert list(frame.columns) == ["num0", "num1", "num2", "cat0", "cat1", "cat2", "review",
+                                   "label"]
+    assert frame["cat0"].nunique() <= 5 and set(frame["label"]) <= {"yes", "no"}
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n")
+    tabular._write_memory_doc({"rows": 50000, "file_bytes": 4 * 2**20, "seconds": 60.0,
+                               "peak_rss_bytes": 300 * 2**20,
+                               "libraries_rss_bytes": 160 * 2**20}, doc)
+    text = doc.read_text()
+    assert "## Memory of `nnlite train` on a large table" in text
+    assert "Peak: 300 MiB, of which 160 MiB" in text and "took 140 MiB, 35 times" in text
+
+
 def test_the_cnn_runs_on_each_kind_of_data(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(common, "RESULTS", tmp_path)
     monkeypatch.setattr(cnn_epoch, "torch_or_none", lambda: None)

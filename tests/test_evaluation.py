@@ -86,15 +86,21 @@ def test_compare_with_baselines_classification(rng):
 def test_compare_with_baselines_regression_in_original_units(rng):
     x = rng.normal(size=(80, 3)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0, 0.5])).astype(np.float32)
-    model = nnlite.Sequential([Dense(1)])
+    model = nnlite.Sequential([Dense(1)], input_shape=(3,))
     model.compile(optimizer="adam", loss="mse")
+    before = model.get_weights()
     table = evaluation.compare_with_baselines(model, x[:60], y[:60], x[60:], y[60:],
                                               fit_kwargs={"epochs": 5},
                                               inverse_target=lambda v: 10 * v)
     assert list(table.columns) == ["model", "rmse", "r2", "fit_time_s"]
     assert table.loc[2, "model"] == "Ridge" and table.loc[2, "r2"] > 0.99
-    ridge_rmse = np.sqrt(skm.mean_squared_error(10 * y[60:], 10 * model.predict(x[60:])))
-    assert table.loc[0, "rmse"] == pytest.approx(ridge_rmse, rel=1e-5)
+    trained = table.attrs["model"]
+    nnlite_rmse = np.sqrt(skm.mean_squared_error(10 * y[60:], 10 * trained.predict(x[60:])))
+    assert table.loc[0, "rmse"] == pytest.approx(nnlite_rmse, rel=1e-5)
+    # The model passed in is copied, never trained in place.
+    assert trained is not model
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
 
 
 def test_compare_with_baselines_bad_task(rng):
@@ -213,3 +219,21 @@ def test_plot_confusion_matrix_normalized_and_bad_normalize():
     with pytest.raises(ValueError, match=r"normalize must be None, 'true', 'pred' or 'all', "
                                          r"got 'rows'"):
         plots.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="rows")
+
+
+def test_compare_with_baselines_scores_a_trained_model_as_it_is(rng):
+    x, y = _blobs(rng)
+    model = nnlite.Sequential([Dense(3, activation="softmax")], input_shape=(2,))
+    model.compile(optimizer=nnlite.optimizers.Adam(learning_rate=0.05),
+                  loss="sparse_categorical_crossentropy")
+    model.fit(x[:60], y[:60], epochs=20, verbose=0)
+    before = model.get_weights()
+    table = evaluation.compare_with_baselines(model, x[:60], y[:60], x[60:], y[60:],
+                                              trained=True)
+    assert table.attrs["model"] is model and np.isnan(table.loc[0, "fit_time_s"])
+    assert table.loc[0, "accuracy"] == pytest.approx(
+        (model.predict(x[60:]).argmax(axis=1) == y[60:]).mean())
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+    with pytest.raises(TypeError, match=r"trained=True needs the trained Sequential itself"):
+        evaluation.compare_with_baselines(lambda: model, x, y, x, y, trained=True)

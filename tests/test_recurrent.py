@@ -15,6 +15,7 @@ from tests.helpers import check_layer_contract, gru_reference, lstm_reference, s
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "sequences.py"
+LSTM_EXAMPLE = ROOT / "examples" / "lstm_sequences.py"
 
 
 def test_contract():
@@ -500,6 +501,32 @@ def test_masked_model_ignores_padding_in_training_too(cls, kwargs, rng):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("cls, kwargs", VARIANTS)
+def test_per_step_targets_at_padded_steps_do_not_count(cls, kwargs, float64, rng):
+    # The mask goes on with return_sequences to the loss, which leaves padded positions
+    # out: their targets may be anything. (Dense drops a mask, so the recurrent layer is
+    # the output here.)
+    model = nnlite.Sequential([Embedding(9, 3, mask_zero=True),
+                               cls(2, return_sequences=True, **kwargs)])
+    model.compile(loss="mse", optimizer="sgd")
+    x = rng.integers(1, 9, size=(3, 6))
+    x[0, 4:], x[1, :2] = 0, 0
+    y = rng.standard_normal((3, 6, 2))
+    model.build(x.shape[1:])
+    # Small embeddings make the recurrent kernel's gradient small: a wider step keeps the
+    # finite differences' round-off below the tolerance.
+    assert nnlite.gradcheck(model, x, y, eps=1e-5) < 1e-6
+    loss = model.compute_loss(x, y)
+    model.compute_gradients(x, y)
+    grads = [g.copy() for layer in model.layers for g in layer.grads.values()]
+    y[x == 0] = 1e3
+    assert model.compute_loss(x, y) == loss
+    model.compute_gradients(x, y)
+    for expected, layer_grad in zip(grads, [g for layer in model.layers
+                                            for g in layer.grads.values()], strict=True):
+        np.testing.assert_array_equal(layer_grad, expected)
+
+
 def test_compute_mask_goes_on_only_with_sequences():
     mask = np.ones((2, 3), dtype=bool)
     assert LSTM(2, return_sequences=True).compute_mask(np.ones((2, 3, 1)), mask) is mask
@@ -631,11 +658,55 @@ def test_gated_feature_size_differs_from_build():
 
 
 def test_mask_of_the_wrong_shape():
+    layer = LSTM(2, name="lstm_a")
     with pytest.raises(ValueError, match=r"LSTM 'lstm_a': mask must have shape \(batch, "
                                          r"timesteps\) = \(2, 5\).*got shape \(2, 4\)"):
-        LSTM(2, name="lstm_a")(np.ones((2, 5, 3)), mask=np.ones((2, 4), dtype=bool))
+        layer(np.ones((2, 5, 3)), mask=np.ones((2, 4), dtype=bool))
+    assert not layer.built and not layer.params        # the failed call built nothing
 
 
 def test_gated_backward_before_forward():
     with pytest.raises(RuntimeError, match=r"LSTM 'idle': backward\(\) called before"):
         LSTM(2, name="idle").backward(np.ones((1, 2)))
+
+
+# ---- the LSTM example and the masking docs -----------------------------------------------
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lstm_example_learns_the_marker_order():
+    example = _load(LSTM_EXAMPLE, "lstm_sequences_example")
+    # A small configuration of the example (its main() trains on longer sequences).
+    _, post, pre = example.train("LSTM", n_train=1000, max_length=30, epochs=8, seed=0)
+    assert post >= 0.95
+    assert pre == post            # the mask makes the side of the padding irrelevant
+
+
+def test_lstm_example_data_is_padded_on_the_asked_side():
+    example = _load(LSTM_EXAMPLE, "lstm_sequences_example")
+    post, y = example.make_data(50, min_length=3, max_length=8, seed=4)
+    pre, y_pre = example.make_data(50, min_length=3, max_length=8, padding="pre", seed=4)
+    np.testing.assert_array_equal(y, y_pre)
+    for a, b, label in zip(post, pre, y, strict=True):
+        length = np.count_nonzero(a)
+        assert 3 <= length <= 8
+        np.testing.assert_array_equal(a[:length], b[b.size - length:])  # same tokens
+        assert not a[length:].any() and not b[:b.size - length].any()  # zeros: the padding
+        assert (list(a).index(1) < list(a).index(2)) == label
+
+
+def test_layers_doc_masking_example(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "layers.md").read_text(),
+                        re.S)
+    (block,) = [b for b in blocks if "mask_zero=True" in b]
+    namespace = {}
+    exec(block, namespace)
+    model = namespace["model"]
+    np.testing.assert_array_equal(model.predict(namespace["post"]),
+                                  model.predict(namespace["pre"]))
+    assert capsys.readouterr().out

@@ -110,11 +110,13 @@ class Dropout(Layer):
         ValueError: for a rate outside [0, 1), NaN, or a bool.
     """
 
+    supports_masking = True
+
     def __init__(self, rate, **kwargs):
         super().__init__(**kwargs)
         self.rate = fraction("Dropout", "rate", rate)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         if not training or self.rate == 0.0:
             self._cache = None
             return x
@@ -139,12 +141,13 @@ class Activation(Layer):
     """
 
     fusable = True
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         y = self.activation.forward(x)
         self._cache = (x, y)
         return y

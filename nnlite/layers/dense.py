@@ -25,6 +25,7 @@ class Dense(Layer):
 
     fusable = True
     skips_input_grad = True
+    supports_masking = True   # each step is transformed alone, so a mask passes through
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", **kwargs):
@@ -41,7 +42,7 @@ class Dense(Layer):
         if self.use_bias:
             self._add_param("bias", (self.units,), initializers.zeros)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         z = x @ self.params["kernel"]                            # (n, in) @ (in, units)
         if self.use_bias:
             z += self.params["bias"]

@@ -105,6 +105,11 @@ class _Recurrent(Layer):
         """The bias added to the input projection of every step."""
         return self.params["bias"]
 
+    def __call__(self, x, training=False, mask=None):
+        if mask is not None:     # checked first: a call that fails builds nothing
+            self._check_mask(x, mask)
+        return super().__call__(x, training=training, mask=mask)
+
     def forward(self, x, training=False, mask=None):
         n, t, features = x.shape
         pad = self._padding(mask, n, t)
@@ -121,9 +126,10 @@ class _Recurrent(Layer):
         self._start(run)
         for s in range(1, t + 1):
             self._step(s, run)
-            if pad is not None and pad[1][s - 1]:
+            if pad is not None and pad[s - 1].size:
+                rows = pad[s - 1]
                 for state in states:              # padded samples keep their state
-                    np.copyto(state[s], state[s - 1], where=pad[0][s - 1])
+                    state[s][rows] = state[s - 1][rows]
         self._cache = (x, run, pad)
         h = states[0]
         if self.return_sequences:
@@ -134,8 +140,9 @@ class _Recurrent(Layer):
         x, run, pad = self._cached()
         t, n, features = x.shape
         grad_seq = grad_output.transpose(1, 0, 2) if self.return_sequences else None  # (t, n, u)
-        grad_states = [np.asarray(grad_seq[-1] if self.return_sequences else grad_output,
-                                  dtype=self.dtype)]
+        # A copy: masking writes into it, and grad_output is the caller's.
+        grad_states = [np.array(grad_seq[-1] if self.return_sequences else grad_output,
+                                dtype=self.dtype)]
         grad_states += [np.zeros((n, self.units), dtype=self.dtype)
                         for _ in range(self._state_count - 1)]
         run.grad_z = np.empty_like(run.z)                        # (t, n, b*units)
@@ -143,17 +150,17 @@ class _Recurrent(Layer):
         run.recurrent_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)  # (b*u, u)
         self._start_backward(run)
         for s in range(t, 0, -1):
-            skipped = None
-            if pad is not None and pad[1][s - 1]:
+            rows = None if pad is None or not pad[s - 1].size else pad[s - 1]
+            if rows is not None:
                 # A padded sample's state at s is its state at s - 1: its gradient goes
                 # straight through, and the cell's step gets none.
-                where = pad[0][s - 1]                            # (n, 1)
-                skipped = [np.where(where, g, 0) for g in grad_states]
-                grad_states = [np.where(where, 0, g) for g in grad_states]
+                skipped = [g[rows] for g in grad_states]         # (padded, units) each
+                for g in grad_states:
+                    g[rows] = 0.0
             grad_states = self._step_backward(s, run, grad_states)
-            if skipped is not None and s > 1:
+            if rows is not None and s > 1:
                 for g, skip in zip(grad_states, skipped, strict=True):
-                    g += skip
+                    g[rows] += skip
             if self.return_sequences and s > 1:
                 grad_states[0] += grad_seq[s - 2]
         self._weight_gradients(x, run)
@@ -183,18 +190,22 @@ class _Recurrent(Layer):
             self.grads["bias"] = grad_z2.sum(axis=0)
 
     def _padding(self, mask, n, t):
-        """Return None when no step is padded, else ``(padded, any_padded)``: a time-major
-        ``(t, n, 1)`` bool array, True where a step is padding, and ``(t,)`` per step."""
+        """Return None when no step is padded, else for each step the indices of the samples
+        for which it is padding (row indices are cheaper than a boolean ``where`` here, and
+        copy values exactly)."""
         if mask is None:
             return None
-        mask = np.asarray(mask)
-        if mask.shape != (n, t):
+        padded = ~np.asarray(mask, dtype=bool)                   # (n, t)
+        if not padded.any():
+            return None
+        return [np.flatnonzero(padded[:, s]) for s in range(t)]
+
+    def _check_mask(self, x, mask):
+        shape, expected = np.shape(mask), tuple(np.shape(x)[:2])
+        if shape != expected:
             raise ValueError(f"{type(self).__name__} {self.name!r}: mask must have shape "
-                             f"(batch, timesteps) = {(n, t)} like its input, got shape "
-                             f"{mask.shape}.")
-        padded = np.ascontiguousarray(~mask.astype(bool).T)[:, :, None]  # (t, n, 1)
-        any_padded = padded.any(axis=(1, 2))                              # (t,)
-        return (padded, any_padded) if any_padded.any() else None
+                             f"(batch, timesteps) = {expected} like its input, got shape "
+                             f"{shape}.")
 
     def compute_mask(self, x, mask):
         """The mask goes on with the sequence (``return_sequences``), not with one state."""
@@ -322,10 +333,14 @@ class LSTM(_Recurrent):
         # gradient both use.
         run.gates = np.empty((t, n, 4 * self.units), dtype=self.dtype)  # (t, n, 4u)
         run.tanh_c = np.empty((t, n, self.units), dtype=self.dtype)     # (t, n, u)
+        # Scratch space reused by every step: the recurrent product and one (n, u) product.
+        run.product = np.empty((n, 4 * self.units), dtype=self.dtype)   # (n, 4u)
+        run.scratch = np.empty((n, self.units), dtype=self.dtype)       # (n, u)
         if self._fused:
             # a = scale * tanh(scale * z) + offset is sigmoid on i, f, o and tanh on g.
             sigmoid = np.repeat(np.array([1, 1, 0, 1], dtype=self.dtype), self.units)  # (4u,)
-            run.sigmoid, run.scale, run.offset = sigmoid, 1.0 - 0.5 * sigmoid, 0.5 * sigmoid
+            run.sigmoid, run.tanh_columns = sigmoid, 1.0 - sigmoid
+            run.scale, run.offset = 1.0 - 0.5 * sigmoid, 0.5 * sigmoid
             run.z *= run.scale                                   # scale * (x W + b)
             run.recurrent = run.recurrent * run.scale            # scale * U: (u, 4u)
 
@@ -333,7 +348,7 @@ class LSTM(_Recurrent):
         u, (h, c) = self.units, run.states
         zs, a = run.z[s - 1], run.gates[s - 1]                   # (n, 4u) each
         if s > 1:
-            zs += h[s - 1] @ run.recurrent                       # (n, u) @ (u, 4u)
+            zs += np.matmul(h[s - 1], run.recurrent, out=run.product)   # (n, u) @ (u, 4u)
         if self._fused:
             np.tanh(zs, out=a)
             a *= run.scale
@@ -344,7 +359,7 @@ class LSTM(_Recurrent):
             _activate(self.recurrent_activation, zs[:, 3 * u:], a[:, 3 * u:])   # o
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
         np.multiply(f, c[s - 1], out=c[s])
-        c[s] += i * g
+        c[s] += np.multiply(i, g, out=run.scratch)
         _activate(self.activation, c[s], run.tanh_c[s - 1])
         np.multiply(o, run.tanh_c[s - 1], out=h[s])
 
@@ -356,16 +371,16 @@ class LSTM(_Recurrent):
         # h = o * act(c): the output gate's share, then c's, to which the next step's adds;
         # then each gate's, through its activation.
         np.multiply(grad_h, tanh_c, out=gz[:, 3 * u:])           # d/do
-        grad_tanh_c = grad_h * o
+        grad_tanh_c = np.multiply(grad_h, o, out=run.scratch)
         _derivative(self.activation, c[s], tanh_c, grad_tanh_c)
         grad_c += grad_tanh_c                                    # all of d/dc_t now
         np.multiply(grad_c, g, out=gz[:, :u])                    # d/di
         np.multiply(grad_c, c[s - 1], out=gz[:, u:2 * u])        # d/df
         np.multiply(grad_c, i, out=gz[:, 2 * u:3 * u])           # d/dg
         if self._fused:       # gz *= a (1 - a) on the sigmoid gates' columns, 1 - a^2 on g's
-            slope = run.sigmoid - a
+            slope = np.subtract(run.sigmoid, a, out=run.product)
             slope *= a
-            slope += 1.0 - run.sigmoid
+            slope += run.tanh_columns
             gz *= slope
         else:
             zs = run.z[s - 1]
