@@ -141,4 +141,3 @@ def windows(a, pool_size, strides, out_hw):
     win = sliding_window_view(a, (ph, pw), axis=(1, 2), writeable=True)  # backward writes
     win = win[:, ::sh, ::sw][:, :oh, :ow]
     return [win[..., i, j] for i in range(ph) for j in range(pw)]   # win: (n, oh, ow, c, ph, pw)
-
