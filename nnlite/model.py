@@ -508,7 +508,7 @@ class Sequential:
                 for which the widest array of a pass (the input or a layer's output) holds
                 at most 4 MiB, so that a batch's arrays stay in the processor's cache:
                 1,024 rows for a 784-256-128-10 MLP, whose 60,000-row predict then takes
-                0.80 of the time it takes with 256 rows.
+                0.8-0.9 of the time it takes with 256 rows.
             verbose: accepted for Keras compatibility; predict prints nothing.
         """
         if batch_size is not None:
