@@ -229,8 +229,10 @@ def _im2col(xp, kernel_size, strides, dilation, out_hw, ones_column, scratch):
     With one input channel the matrix is returned as the transposed view of a
     ``(k[+1], n*oh*ow)`` buffer: each kernel offset's column is then one contiguous copy of
     the shifted image, 4-5x faster to fill than the ``k`` scattered values per row (the
-    first CNN layer's im2col went from 0.65 to 0.14 ms a batch), and BLAS reads either
-    layout at the same speed.
+    first CNN layer's im2col went from 0.65 to 0.14 ms a batch, one thread), BLAS reads
+    either layout at the same speed, and the benchmark CNN's epoch took 6-7% less time
+    (1.15 s against 1.24 s on digit-like images, 1.48 s against 1.57 s on normal data,
+    medians of 6 interleaved epochs on both cores).
     """
     n, _, _, c = xp.shape
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
@@ -266,20 +268,10 @@ def _col2im(grad_cols, x_shape, pads, kernel_size, strides, dilation, out_hw):
     n, h, w, c = x_shape
     (top, bottom), (left, right) = pads
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
+    grad_xp = np.zeros((n, h + top + bottom, w + left + right, c), grad_cols.dtype)
     grad_patches = grad_cols.reshape(kh, kw, n, oh, ow, c)   # (kh*kw, n*oh*ow, c) -> 6-D
-    shape = (n, h + top + bottom, w + left + right, c)
-    # With stride 1 the first offset's slab covers a whole (oh, ow) corner: it is copied
-    # rather than added onto zeros, and only the rows and columns beyond it are zeroed.
-    dense = (sh, sw) == (1, 1)
-    grad_xp = np.empty(shape, grad_cols.dtype) if dense else np.zeros(shape, grad_cols.dtype)
-    if dense:
-        grad_xp[:, oh:] = 0
-        grad_xp[:, :oh, ow:] = 0
-        grad_xp[:, :oh, :ow] = grad_patches[0, 0]
     for i in range(kh):
         for j in range(kw):
-            if dense and i == j == 0:
-                continue
             y0, x0 = i * dh, j * dw
             grad_xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, :] += (
                 grad_patches[i, j])

@@ -50,14 +50,9 @@ class _Pooling(Layer):
         (top, bottom), (left, right) = pads
         (ph, pw), (oh, ow) = self._window, out_hw
         shape = (n, h + top + bottom, w + left + right, c)
-        if self._strides != self._window:   # windows overlap or leave gaps: start from 0
-            return np.zeros(shape, dtype)
-        # Adjacent windows write every pixel they cover once: only the rows and columns no
-        # window reaches ("valid" pooling of an odd size) need zeros.
-        grad_xp = np.empty(shape, dtype)
-        grad_xp[:, oh * ph:] = 0
-        grad_xp[:, :oh * ph, ow * pw:] = 0
-        return grad_xp
+        # Windows that tile the input exactly write every pixel once: no zeroing needed.
+        tiled = self._strides == self._window and shape[1:3] == (oh * ph, ow * pw)
+        return np.empty(shape, dtype) if tiled else np.zeros(shape, dtype)
 
     def _crop(self, grad_xp, x4_shape, pads):
         """The gradient of the unpadded input, in the input's own rank."""
@@ -90,10 +85,19 @@ class _MaxPooling(_Pooling):
         out_hw, pads = self._geometry(x4.shape)
         xp = _windows.pad(x4, pads, -np.inf, self._scratch)        # (n, hp, wp, c)
         views = _windows.windows(xp, self._window, self._strides, out_hw)  # ph*pw x (n,oh,ow,c)
-        y = np.empty(views[0].shape, dtype=xp.dtype)               # (n, oh, ow, c)
+        # A running max that records the offset of each strict improvement: since offsets
+        # grow, the largest recorded offset is the first maximum in scan order.
         dtype = np.uint8 if len(views) < 256 else np.uint16
-        argmax = np.empty(y.shape, dtype=dtype)
-        _running_max(views, y, argmax)
+        argmax = np.zeros(views[0].shape, dtype=dtype)
+        better = np.empty_like(argmax)
+        y = views[0]
+        for k, view in enumerate(views[1:], start=1):
+            np.greater(view, y, out=better)                        # 1 where offset k wins
+            y = np.maximum(y, view, out=None if k == 1 else y)  # the first one allocates y
+            better *= k
+            np.maximum(argmax, better, out=argmax)
+        if len(views) == 1:
+            y = y.copy()
         pooled = y if self.rank == 2 else y[:, 0]
         y = pooled if activation is None else activation.forward(pooled)
         self._cache = (x4.shape, pads, argmax, pooled, y, activation)
@@ -103,43 +107,21 @@ class _MaxPooling(_Pooling):
         x4_shape, pads, argmax, pooled, y, activation = self._cached()
         if not input_grad:
             return None
-        out_hw = argmax.shape[1:3]
-        grad_xp = self._gradient_buffer(x4_shape, pads, out_hw, grad_output.dtype)
-        grad_views = _windows.windows(grad_xp, self._window, self._strides, out_hw)
-        overlap = _windows.overlapping(self._window, self._strides)
         if activation is not None:
             grad_output = activation.backward(pooled, y, grad_output)
         grad4 = self._image(grad_output)                           # (n, oh, ow, c)
+        out_hw = argmax.shape[1:3]
+        grad_xp = self._gradient_buffer(x4_shape, pads, out_hw, grad_output.dtype)
+        overlap = _windows.overlapping(self._window, self._strides)
         hit = np.empty(argmax.shape, dtype=bool)
-        for k, view in enumerate(grad_views):
+        for k, view in enumerate(_windows.windows(grad_xp, self._window, self._strides,
+                                                  out_hw)):
             np.equal(argmax, k, out=hit)
             if overlap:   # windows share input pixels: their gradients add up
                 view += grad4 * hit
             else:         # each pixel is in at most one window: write, do not accumulate
                 np.multiply(grad4, hit, out=view)
         return self._crop(grad_xp, x4_shape, pads)
-
-
-def _running_max(views, y, argmax):
-    """Write the maximum over ``views`` into ``y`` and into ``argmax`` the index of the first
-    view that holds it (the first maximum in scan order, as PyTorch picks)."""
-    if len(views) == 1:
-        np.copyto(y, views[0])
-        argmax[...] = 0
-        return
-    better = np.empty_like(argmax)
-    previous = views[0]
-    for k, view in enumerate(views[1:], start=1):
-        # Record the offset of each strict improvement: offsets grow, so the largest
-        # recorded one is the first maximum.
-        np.greater(view, previous, out=better)                     # 1 where offset k wins
-        if k == 1:
-            np.copyto(argmax, better)
-        else:
-            better *= k
-            np.maximum(argmax, better, out=argmax)
-        np.maximum(previous, view, out=y)
-        previous = y
 
 
 class MaxPool1D(_MaxPooling):
