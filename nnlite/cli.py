@@ -107,29 +107,48 @@ def _train(args) -> int:
             + len(encoder.text))
     print(f"{args.data}: {len(frame)} rows; target {args.target!r} ({what}); "
           f"{x.shape[1]} inputs from {used} column{'s' * (used != 1)}.")
+    network = (f"hidden layers {plan['hidden']}" if args.architecture == "mlp" else
+               f"an Embedding and a GRU over the words of {encoder.text[:1]}")
     print(f"Training on {n_train} rows ({len(val_rows)} of them for early stopping), "
           f"testing on {len(test)} rows ({'stratified, ' if classify else ''}seed "
-          f"{args.seed}); hidden layers {plan['hidden']}, at most {plan['epochs']} epochs.")
+          f"{args.seed}); {network}, at most {plan['epochs']} epochs.")
 
     from nnlite.callbacks import EarlyStopping
 
     stopper = EarlyStopping(monitor="val_loss", patience=plan["patience"], min_delta=1e-4,
                             restore_best_weights=True)
-    model = _build_model(args, plan, x.shape[1], len(encoder.classes) if classify else None)
+    classes = len(encoder.classes) if classify else None
+    inputs = x   # what the model reads: the encoded table, or a text column's raw strings
+    if args.architecture == "rnn":
+        inputs, model = _sequence_model(args, plan, encoder, frame, n_fit, classes)
+    else:
+        model = _build_model(args, plan, x.shape[1], classes)
     start = time.perf_counter()
-    model.fit(x[:n_fit], y[:n_fit], epochs=plan["epochs"], batch_size=plan["batch_size"],
-              validation_data=(x[n_fit:n_train], y[n_fit:n_train]), callbacks=[stopper],
+    model.fit(inputs[:n_fit], y[:n_fit], epochs=plan["epochs"],
+              batch_size=plan["batch_size"], callbacks=[stopper],
+              validation_data=(inputs[n_fit:n_train], y[n_fit:n_train]),
               verbose=_verbosity(args.verbose))
     seconds = time.perf_counter() - start
     if args.baselines:
+        # The baselines (and, beside a sequence model, nnlite's default network) are fitted
+        # on the encoded table; the model trained above is scored on its own inputs.
         table = evaluation.compare_with_baselines(
-            model, x_train, y_train, x_test, y_test, task=encoder.task, trained=True,
+            model if args.architecture == "mlp" else (lambda: _build_model(
+                args, training_plan(n_train), x.shape[1], classes)),
+            x_train, y_train, x_test, y_test, task=encoder.task,
+            trained=args.architecture == "mlp",
             fit_kwargs={"epochs": plan["epochs"], "batch_size": plan["batch_size"]},
             inverse_target=None if classify else encoder.inverse_transform_target,
             random_state=args.seed)
-        table.loc[0, "fit_time_s"] = seconds
+        if args.architecture == "mlp":
+            table.loc[0, "fit_time_s"] = seconds
+        else:
+            own = _scores(model.predict(inputs[n_train:]), y_test, encoder, table.columns)
+            table.loc[-1] = {"model": "nnlite " + _describe_layers(model), **own,
+                             "fit_time_s": seconds}
+            table = table.sort_index().reset_index(drop=True)
     else:
-        y_pred = model.predict(x_test)
+        y_pred = model.predict(inputs[n_train:])
         if classify:
             scores = evaluation.classification_metrics(y_test, y_pred)
         else:
@@ -146,7 +165,8 @@ def _train(args) -> int:
           f"{'' if classify else ' (in the target units)'}:")
     print(_format_table(table))
     if args.out:
-        model.save(args.out, metadata={"encoder": encoder.to_dict(),
+        extra = {"text_input": encoder.text[0]} if args.architecture == "rnn" else {}
+        model.save(args.out, metadata={"encoder": encoder.to_dict(), **extra,
                                        "nnlite_version": nnlite.__version__})
         print(f"\nSaved the model and its data encoder to {args.out}.")
     if args.command == "demo":
@@ -199,8 +219,8 @@ def _evaluate(args) -> int:
     frame = _read(args.data, args, encoder.na_values)
     _check_column(frame, target, args.data)
     frame = frame[frame[target].notna()]
-    x, y = encoder.transform(frame, name=repr(str(args.data))), encoder.transform_target(frame)
-    y_pred = model.predict(x)
+    y = encoder.transform_target(frame)
+    y_pred = model.predict(_model_inputs(model, encoder, frame, args.data))
     print(f"{args.data}: {len(frame)} rows with a {target!r} value.")
     if encoder.task == "classification":
         scores = evaluation.classification_metrics(y, y_pred)
@@ -232,7 +252,7 @@ def _predict(args) -> int:
     if not ids:
         # Carry the identifiers the model was told about, or found, so rows can be matched.
         ids = [c for c in [*encoder.id_columns, *encoder.identifiers] if c in frame.columns]
-    output = model.predict(encoder.transform(frame, name=repr(str(args.data))))
+    output = model.predict(_model_inputs(model, encoder, frame, args.data))
     result = pd.DataFrame({name: frame[name].to_numpy() for name in ids})
     result[f"predicted_{encoder.target}"] = encoder.inverse_transform_target(
         _to_target(output, classify))
@@ -280,7 +300,7 @@ def _demo(args) -> int:
 
     print("The Palmer penguins: predict the species from bill, flipper, mass, island and sex.")
     args.data, args.target, args.task, args.features = str(PENGUINS_CSV), "species", "auto", None
-    args.test_size, args.baselines = 0.2, True
+    args.test_size, args.baselines, args.architecture = 0.2, True, "mlp"
     args.sep = args.encoding = None
     args.na_values, args.exclude, args.id, args.text = [PENGUINS_NA], [], [], []
     args.max_categories = MAX_CATEGORIES
@@ -308,6 +328,72 @@ def _build_model(args, plan, inputs, classes):
     model.compile(optimizer=optimizer, metrics=["accuracy"] if classes else ["mae"],
                   loss="sparse_categorical_crossentropy" if classes else "mse")
     return model
+
+
+def _sequence_model(args, plan, encoder, frame, n_fit, classes):
+    """``--model rnn``: token ids of the table's one text column through Embedding (padding
+    masked) and a GRU. Returns the column's raw strings, in ``frame``'s row order, and the
+    compiled model, which carries its TextVectorizer so that it reads raw strings."""
+    import numpy as np
+
+    import nnlite
+    from nnlite import optimizers
+    from nnlite.layers import GRU, Dense, Dropout, Embedding
+    from nnlite.text import TextVectorizer
+
+    others = [*encoder.numeric, *encoder.dates, *encoder.categorical]
+    if len(encoder.text) != 1 or others:
+        raise ValueError(f"--model rnn reads one free-text column and nothing else; this "
+                         f"table gives text {list(encoder.text)} and other inputs {others}. "
+                         "Choose the columns with --features, --exclude or --text.")
+    texts = _texts(frame, encoder.text[0])
+    lengths = [len(t.split()) for t in texts[:n_fit]]
+    # Long enough for 95% of the training texts (padding is masked, so it costs only time).
+    steps = int(min(200, max(8, np.percentile(lengths, 95))))
+    vectorizer = TextVectorizer(max_tokens=20000, output_mode="int",
+                                output_sequence_length=steps).adapt(texts[:n_fit])
+    model = nnlite.Sequential([
+        Embedding(vectorizer.vocabulary_size(), 64, mask_zero=True), GRU(64),
+        Dropout(plan["dropout"]),
+        Dense(classes, activation="softmax") if classes else Dense(1)], input_shape=(steps,))
+    optimizer = optimizers.get(args.optimizer)
+    if plan["lr"] is not None:
+        optimizer.learning_rate = plan["lr"]
+    model.compile(optimizer=optimizer, metrics=["accuracy"] if classes else ["mae"],
+                  loss="sparse_categorical_crossentropy" if classes else "mse")
+    model.preprocessing = vectorizer
+    return np.asarray(texts, dtype=object), model
+
+
+def _texts(frame, column):
+    return ["" if value != value else str(value) for value in frame[column].tolist()]
+
+
+def _model_inputs(model, encoder, frame, path):
+    """What ``model`` reads from ``frame``: the raw strings of its text column for a model
+    trained with ``--model rnn``, the encoded table otherwise."""
+    column = model.metadata.get("text_input")
+    if column is None:
+        return encoder.transform(frame, name=repr(str(path)))
+    _check_column(frame, column, path)
+    import numpy as np
+
+    return np.asarray(_texts(frame, column), dtype=object)
+
+
+def _scores(y_pred, y_test, encoder, columns):
+    from nnlite import evaluation
+
+    if encoder.task == "classification":
+        scores = evaluation.classification_metrics(y_test, y_pred)
+    else:
+        scores = evaluation.regression_metrics(encoder.inverse_transform_target(y_test),
+                                               encoder.inverse_transform_target(y_pred))
+    return {k: v for k, v in scores.items() if k in columns}
+
+
+def _describe_layers(model):
+    return " ".join(type(layer).__name__ for layer in model.layers)
 
 
 def _split(frame, stratify_column, test_size, seed):
@@ -543,6 +629,10 @@ def _build_parser():
                             "pooled (default 20)")
     reading_options(train)
     model_options(train)
+    train.add_argument("--model", dest="architecture", choices=["mlp", "rnn"], default="mlp",
+                       help="mlp (default): a dense network on the encoded table; rnn: an "
+                            "Embedding and a GRU reading the words of the table's one text "
+                            "column in order")
     train.add_argument("--test-size", type=_fraction, default=0.2,
                        help="fraction of rows held out for testing (default 0.2)")
     train.add_argument("--out", default="model.nnlite",

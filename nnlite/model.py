@@ -56,8 +56,8 @@ class Sequential:
 
     Attributes:
         preprocessing: None, or an object (such as ``nnlite.text.TextVectorizer``) that
-            ``predict`` and ``evaluate`` apply to raw input (strings) first; saved with the
-            model.
+            ``fit``, ``evaluate`` and ``predict`` apply to raw input (strings) first; saved
+            with the model.
 
     >>> import numpy as np, nnlite
     >>> from nnlite.layers import Dense
@@ -298,7 +298,7 @@ class Sequential:
         self._require_compiled("train_on_batch")
         built_now = []
         try:
-            x, y, built_now = self._check_xy(x, y, "train_on_batch")
+            x, y, built_now = self._check_xy(self._preprocess(x), y, "train_on_batch")
             weights = sample_weights(self, y, sample_weight, None, "train_on_batch",
                                      allow_all_zero=True)
         except BaseException:
@@ -393,7 +393,7 @@ class Sequential:
         callback_list = callback_list_for(callbacks, verbose)
         built_now = []
         try:
-            x, y, built_now = self._check_xy(x, y, "fit")
+            x, y, built_now = self._check_xy(self._preprocess(x), y, "fit")
             weights = sample_weights(self, y, sample_weight, class_weight, "fit")
             if validation_data is not None:
                 validation_data = self._check_validation(validation_data)
@@ -726,7 +726,8 @@ class Sequential:
         if not isinstance(data, tuple | list) or len(data) not in (2, 3):
             raise ValueError("fit: validation_data must be (x_val, y_val) or "
                              f"(x_val, y_val, sample_weight), got {type(data).__name__}.")
-        x_val, y_val, _ = self._check_xy(data[0], data[1], "fit (validation_data)")
+        x_val, y_val, _ = self._check_xy(self._preprocess(data[0]), data[1],
+                                         "fit (validation_data)")
         w_val = None if len(data) == 2 else sample_weights(
             self, y_val, data[2], None, "fit (validation_data)")
         return x_val, y_val, w_val

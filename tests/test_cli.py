@@ -443,3 +443,32 @@ def test_a_tab_separator_can_be_typed(tmp_path, capsys, sep):
                           "--sep", sep, "--out", tmp_path / "m.nnlite", *QUICK)
     assert code == 0, err
     assert "2 inputs from 2 columns" in out
+
+
+def test_model_rnn_reads_a_text_column_in_order_and_predicts_on_raw_rows(tmp_path, capsys):
+    model = tmp_path / "reviews-rnn.nnlite"
+    code, out, err = _run(capsys, "train", DATA / "reviews.csv", "--target", "label",
+                          "--exclude", "stars_given", "--model", "rnn", "--epochs", "30",
+                          "--out", model, "--verbose", "0")
+    assert code == 0, err
+    # The GRU's row comes first, then the baselines and nnlite's default network, all on
+    # the same test rows.
+    rows = [line.split()[:2] for line in out.splitlines() if line.strip().startswith("nnlite")]
+    assert rows[0][:2] == ["nnlite", "Embedding"] and len(rows) == 2
+    assert float(re.search(r"^\s*nnlite Embedding GRU Dropout Dense\s+(\d\.\d+)", out,
+                           re.M).group(1)) >= 0.7
+    (tmp_path / "new.csv").write_text("review\nA superb and wonderful film.\n"
+                                      "Boring and awful; the ending was horrible.\n")
+    code, out, err = _run(capsys, "predict", model, tmp_path / "new.csv", "--proba")
+    assert code == 0, err
+    assert out.splitlines()[0] == "predicted_label,proba_neg,proba_pos"
+    code, out, _ = _run(capsys, "summary", model)
+    assert "Embedding" in out and "GRU" in out
+
+
+def test_model_rnn_refuses_a_table_with_other_inputs(capsys):
+    code, _, err = _run(capsys, "train", DATA / "reviews.csv", "--target", "label",
+                        "--model", "rnn", *QUICK)
+    assert code == 1
+    assert "--model rnn reads one free-text column and nothing else" in err
+    assert "['stars_given']" in err
