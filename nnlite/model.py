@@ -496,15 +496,15 @@ class Sequential:
                 totals.add(metric.name, metric(y[index], y_pred, self.loss), batch_w)
         return totals.means()
 
-    def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
+    def predict(self, x, batch_size=256, verbose=0) -> np.ndarray:
         """Return the model's output for ``x``, computed in batches in inference mode.
 
         Raw input (strings) first goes through the model's ``preprocessing``, if it has one.
 
         Args:
             x: inputs, shape ``(n, ...)``.
-            batch_size: rows per forward pass; it changes speed and memory, not the
-                outputs. None (the default) takes the largest power of two from 32 to 4096
+            batch_size: rows per forward pass (256, as Keras); it changes speed and
+                memory, not the outputs. None takes the largest power of two from 32 to 4096
                 for which the widest array of a pass (the input or a layer's output) holds
                 at most 4 MiB, so that a batch's arrays stay in the processor's cache:
                 1,024 rows for a 784-256-128-10 MLP, whose 60,000-row predict then takes

@@ -26,7 +26,7 @@ def test_the_default_batch_keeps_the_widest_array_within_4_mib():
 def test_the_default_batch_gives_the_same_outputs_as_explicit_ones(rng):
     model = _mlp(20)
     x = rng.standard_normal((2500, 20)).astype(np.float32)
-    default = model.predict(x)
+    default = model.predict(x, batch_size=None)
     assert default.shape == (2500, 10) and default.dtype == np.float32
     for batch_size in (7, 256, 4096):
         np.testing.assert_allclose(model.predict(x, batch_size=batch_size), default,
