@@ -228,12 +228,17 @@ class Sequential:
         return grad if input_grad else None
 
     def _loss_and_gradients(self, x, y, sample_weight=None, training=True, input_grad=False):
-        """Forward, loss and backward on one batch; returns (loss, y_pred, input gradient)."""
+        """Forward, loss and backward on one batch.
+
+        Returns:
+            ``(loss, y_pred, input gradient, mask)``, the mask being the one that reached
+            the output (None without masking layers).
+        """
         y_pred, mask = self._forward(x, training)
         weight = _mask_weights(mask, y_pred, sample_weight)
         loss = self.loss(y, y_pred, weight)
         if not math.isfinite(loss):
-            return loss, y_pred, None
+            return loss, y_pred, None, mask
         if _fused_gradient_applies(self.layers[-1], self.loss):
             # The single place where the stable p - y gradient is used. Valid pairs, when the
             # last layer applies the activation itself and the loss takes probabilities:
@@ -246,9 +251,9 @@ class Sequential:
             else:
                 grad = y_pred - targets
             grad = self.loss.reduce_gradient(grad, weight)
-            return loss, y_pred, self.backward(grad, fused=True, input_grad=input_grad)
+            return loss, y_pred, self.backward(grad, fused=True, input_grad=input_grad), mask
         grad = self.loss.gradient(y, y_pred, weight)
-        return loss, y_pred, self.backward(grad, input_grad=input_grad)
+        return loss, y_pred, self.backward(grad, input_grad=input_grad), mask
 
     def compute_loss(self, x, y, sample_weight=None) -> float:
         """Return the compiled loss of the model on ``(x, y)``, in inference mode."""
@@ -454,15 +459,23 @@ class Sequential:
         without updating, or None for a batch whose weights sum to 0 (skipped)."""
         if weights is not None and not weights.sum() > 0:
             return None
-        loss, y_pred, _ = self._loss_and_gradients(x, y, weights)
+        loss, y_pred, _, mask = self._loss_and_gradients(x, y, weights)
         if not math.isfinite(loss):
             return loss
         self.optimizer.step(self.layers)
         if totals is not None:
             totals.add("loss", loss, weights, len(y_pred))
-            for metric in self._metric_objects:
-                totals.add(metric.name, metric(y, y_pred, self.loss), weights)
+            self._add_metrics(totals, y, y_pred, mask, weights)
         return loss
+
+    def _add_metrics(self, totals, y, y_pred, mask, weights):
+        """Add each metric's batch values to the running means; with a mask at the output
+        every real step counts as one sample and padded steps not at all, as in the loss."""
+        if mask is not None and y_pred.ndim >= 3 and mask.shape == y_pred.shape[:2]:
+            step_w = mask if weights is None else mask * weights[:, None]
+            y, y_pred, weights = np.asarray(y)[mask], y_pred[mask], step_w[mask]
+        for metric in self._metric_objects:
+            totals.add(metric.name, metric(y, y_pred, self.loss), weights)
 
     def evaluate(self, x, y, batch_size=256, sample_weight=None, verbose=0) -> dict:
         """Return ``{"loss": ..., metric: ...}`` over all of ``(x, y)`` in inference mode.
@@ -492,8 +505,7 @@ class Sequential:
             loss_w = _mask_weights(mask, y_pred, batch_w)
             if loss_w is None or loss_w.sum() > 0:
                 totals.add("loss", self.loss(y[index], y_pred, loss_w), batch_w, len(y_pred))
-            for metric in self._metric_objects:
-                totals.add(metric.name, metric(y[index], y_pred, self.loss), batch_w)
+            self._add_metrics(totals, y[index], y_pred, mask, batch_w)
         return totals.means()
 
     def predict(self, x, batch_size=256, verbose=0) -> np.ndarray:

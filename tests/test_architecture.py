@@ -200,3 +200,20 @@ def test_a_mask_reaches_the_loss_through_dense_and_padded_steps_are_ignored(rng)
     real = targets.copy()
     real[ids != 0] = (real[ids != 0] + 1) % 3         # a real step's target does count
     assert model.compute_loss(ids, targets) != model.compute_loss(ids, real)
+
+
+def test_metrics_count_real_steps_only(rng):
+    from nnlite.layers import LSTM, Embedding
+
+    ids = rng.integers(1, 9, (8, 6))
+    ids[:4, 2:] = 0
+    model = nnlite.Sequential([Embedding(9, 4, mask_zero=True), LSTM(5, return_sequences=True),
+                               Dense(3, activation="softmax")], input_shape=(6,))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    predicted = model.predict(ids).argmax(axis=-1)
+    right = predicted.copy()
+    right[ids == 0] = (right[ids == 0] + 1) % 3      # every padded step's target is wrong
+    assert model.evaluate(ids, right)["accuracy"] == 1.0
+    history = model.fit(ids, right, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    assert 0.0 <= history.history["accuracy"][0] <= 1.0
