@@ -18,31 +18,43 @@ def as_array(value, name, method):
                          f"pandas object), got {type(value).__name__}: {exc}") from exc
 
 
-def check_finite(a, name, method, chunk=8192):
+def check_finite(a, name, method):
     """Raise ValueError naming the first NaN or inf in ``a`` (float arrays only)."""
+    bad = _first_non_finite(a)
+    if bad is not None:
+        raise ValueError(f"{method}: {name} contains NaN or inf (first at index {bad}); "
+                         "clean or impute the data first.")
+
+
+def cast_finite(a, dtype, name, method):
+    """``a`` in ``dtype`` (no copy when it already is), refusing NaN, inf and values that
+    become infinite in ``dtype`` (1e300 in float32). One pass over the cast array checks all
+    three, so a float64 data set is not scanned twice."""
+    with np.errstate(over="ignore"):
+        cast = a.astype(dtype, copy=False)
+    bad = _first_non_finite(cast)
+    if bad is not None and np.isfinite(a[bad]):
+        raise ValueError(f"{method}: {name} holds {a[bad]!r} at index {bad}, too large for the "
+                         f"model's {np.dtype(dtype).name}; scale the data first.")
+    if bad is not None:
+        check_finite(a, name, method)
+    return cast
+
+
+def _first_non_finite(a, chunk=8192):
+    """Index of the first NaN or inf in ``a`` as a tuple, or None (and None for non-floats).
+
+    In chunks, so the check never needs a mask the size of the whole data set.
+    """
     if a.dtype.kind != "f":
-        return
-    # In chunks, so the check never needs a mask the size of the whole data set.
+        return None
     for start in range(0, len(a), chunk):
         part = a[start:start + chunk]
         if not np.isfinite(part).all():
             bad = np.argwhere(~np.isfinite(part))[0]
             bad[0] += start
-            raise ValueError(f"{method}: {name} contains NaN or inf (first at index "
-                             f"{tuple(int(i) for i in bad)}); clean or impute the data first.")
-
-
-def cast_finite(a, dtype, name, method):
-    """``a`` in ``dtype``; refuses values that become infinite there (1e300 in float32)."""
-    if a.dtype == dtype:
-        return a
-    with np.errstate(over="ignore"):
-        cast = a.astype(dtype)
-    if cast.dtype.kind == "f" and not np.isfinite(cast).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
-        raise ValueError(f"{method}: {name} holds {a[bad]!r} at index {bad}, too large for the "
-                         f"model's {np.dtype(dtype).name}; scale the data first.")
-    return cast
+            return tuple(int(i) for i in bad)
+    return None
 
 
 def class_labels(loss, y):

@@ -705,7 +705,6 @@ class Sequential:
         if self.layers[0].integer_input and x.dtype.kind in "iu":
             pass
         elif x.dtype.kind in "fiub":
-            check_finite(x, "x", method)
             x = cast_finite(x, self.dtype, "x", method)
         else:
             raise ValueError(f"{method}: x must be numeric, got dtype {x.dtype}.")
