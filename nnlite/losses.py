@@ -42,7 +42,9 @@ class Loss:
         y_true = self._check(y_true, y_pred)
         per_element = self._elementwise(y_true, y_pred)
         if sample_weight is None:
-            return float(per_element.reshape(len(y_pred), -1).mean(axis=1).mean())
+            # Every sample has as many elements, so the mean of the per-sample means is the
+            # mean of all elements: one pass.
+            return float(per_element.mean())
         weight = np.asarray(sample_weight, dtype=y_pred.dtype)
         per_unit = per_element.reshape(*weight.shape, -1).mean(axis=-1)
         return float((weight * per_unit).sum() / weight.sum())
