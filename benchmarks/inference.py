@@ -3,8 +3,8 @@
 nnlite's ``predict`` beside scikit-learn's ``predict_proba`` (all rows in one pass, as it
 always does) and, when installed, PyTorch under ``torch.inference_mode()``, float32 input.
 nnlite picks its batch size from the layers' sizes (``predict(batch_size=None)``) unless
-``--batch-size`` is given; PyTorch
-runs with the same batch size, and both also run with batches of 256 for reference.
+``--batch-size`` is given; PyTorch runs with the same batch size, and both also run with
+batches of 256 for reference.
 Run: ``python -m benchmarks.inference [--rows 60000] [--batch-size N] [--repeats 7]``.
 """
 
