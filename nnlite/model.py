@@ -1,11 +1,13 @@
 """Sequential: a stack of layers with Keras' compile / fit / evaluate / predict."""
 
+import contextlib
 import math
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from nnlite import _parallel as parallel
 from nnlite import activations, config
 from nnlite import losses as losses_module
 from nnlite import metrics as metrics_module
@@ -184,6 +186,13 @@ class Sequential:
         return self._forward(x, training)[0]
 
     __call__ = forward
+
+    def _threads(self):
+        """A context in which the layers split each batch across threads (see
+        ``nnlite._parallel``), when every layer runs well with BLAS on one thread."""
+        if self.layers and all(layer.splits_batch for layer in self.layers):
+            return parallel.split_batches()
+        return contextlib.nullcontext()
 
     def _forward(self, x, training):
         """Return the output and the mask that reaches it (None without masking layers)."""
@@ -459,10 +468,13 @@ class Sequential:
         without updating, or None for a batch whose weights sum to 0 (skipped)."""
         if weights is not None and not weights.sum() > 0:
             return None
-        loss, y_pred, _, mask = self._loss_and_gradients(x, y, weights)
-        if not math.isfinite(loss):
-            return loss
-        self.optimizer.step(self.layers)
+        # A non-finite loss is reported below, with the epoch and batch: NumPy's warnings
+        # about the inf or NaN on its way there would only say it first, less clearly.
+        with self._threads(), np.errstate(over="ignore", invalid="ignore"):
+            loss, y_pred, _, mask = self._loss_and_gradients(x, y, weights)
+            if not math.isfinite(loss):
+                return loss
+            self.optimizer.step(self.layers)
         if totals is not None:
             totals.add("loss", loss, weights, len(y_pred))
             self._add_metrics(totals, y, y_pred, mask, weights)
@@ -501,7 +513,8 @@ class Sequential:
         for start in range(0, len(x), batch_size):
             index = slice(start, start + batch_size)
             batch_w = None if weights is None else weights[index]
-            y_pred, mask = self._forward(x[index], training=False)
+            with self._threads():
+                y_pred, mask = self._forward(x[index], training=False)
             loss_w = _mask_weights(mask, y_pred, batch_w)
             if loss_w is None or loss_w.sum() > 0:
                 totals.add("loss", self.loss(y[index], y_pred, loss_w), batch_w, len(y_pred))
@@ -530,11 +543,12 @@ class Sequential:
             batch_size = self._predict_batch_size(x.dtype.itemsize)
         outputs = None
         try:
-            for start in range(0, len(x), batch_size):
-                out = self.forward(x[start:start + batch_size], training=False)
-                if outputs is None:
-                    outputs = np.empty((len(x), *out.shape[1:]), dtype=out.dtype)
-                outputs[start:start + len(out)] = out
+            with self._threads():
+                for start in range(0, len(x), batch_size):
+                    out = self.forward(x[start:start + batch_size], training=False)
+                    if outputs is None:
+                        outputs = np.empty((len(x), *out.shape[1:]), dtype=out.dtype)
+                    outputs[start:start + len(out)] = out
         except BaseException:
             _unbuild(built_now)
             raise

@@ -108,16 +108,28 @@ class Scratch(dict):
         return self[key]
 
 
-def pad(x, pads, value, scratch):
-    """Return ``x`` padded with ``value``; only the interior of the reused buffer is written,
-    its border keeps ``value`` from when it was allocated."""
+def pad_buffer(x_shape, pads, value, dtype, scratch):
+    """The reused buffer for ``x`` padded with ``value`` (None when ``pads`` are all 0). Its
+    border keeps ``value`` from when it was allocated; ``pad_into`` writes the interior."""
     (top, bottom), (left, right) = pads
     if top == bottom == left == right == 0:
-        return x
-    n, h, w, c = x.shape
-    xp = scratch.buffer("pad", (n, h + top + bottom, w + left + right, c), x.dtype, fill=value)
+        return None
+    n, h, w, c = x_shape
+    return scratch.buffer("pad", (n, h + top + bottom, w + left + right, c), dtype, fill=value)
+
+
+def pad_into(x, xp, pads):
+    """Copy ``x`` into the interior of its padded buffer ``xp`` and return ``xp``."""
+    (top, _), (left, _) = pads
+    _, h, w, _ = x.shape
     xp[:, top:top + h, left:left + w, :] = x
     return xp
+
+
+def pad(x, pads, value, scratch):
+    """Return ``x`` padded with ``value``, in a buffer reused between calls."""
+    xp = pad_buffer(x.shape, pads, value, x.dtype, scratch)
+    return x if xp is None else pad_into(x, xp, pads)
 
 
 def overlapping(pool_size, strides):

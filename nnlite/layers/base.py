@@ -59,6 +59,10 @@ class Layer:
     supports_masking = False
     #: The layer takes integer ids (Embedding): the model does not cast its input.
     integer_input = False
+    #: The layer runs as fast with BLAS on one thread: it shares its heavy work out over
+    #: ``nnlite._parallel.shards`` of the batch itself, or does no matrix products. A model
+    #: whose layers all say so runs its passes with the batch split across threads.
+    splits_batch = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -3,6 +3,7 @@
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from nnlite import _parallel as parallel
 from nnlite import activations, initializers
 from nnlite._utils import positive_int
 from nnlite.layers import _windows
@@ -18,6 +19,8 @@ class _Conv(Layer):
     one for the patches, which col2im sums back onto the input. Subclasses set ``rank`` and,
     in their constructor, the 2-D ``_window``, ``_strides`` and ``_dilation`` and ``padding``.
     """
+
+    splits_batch = True
 
     fusable = True
     skips_input_grad = True
@@ -51,30 +54,57 @@ class _Conv(Layer):
         this when the next layer applies the activation, see ``MaxPool2D.forward``)."""
         x4 = x if self.rank == 2 else x[:, None]                   # (n, 1, steps, c) view
         (oh, ow), pads = self._geometry(x4.shape)
-        xp = _windows.pad(x4, pads, 0.0, self._scratch)            # (n, hp, wp, c)
-        cols = _im2col(xp, self._window, self._strides, self._dilation, (oh, ow),
-                       self.use_bias, self._scratch)               # (n*oh*ow, k[+1])
-        z = cols @ self._weights()                  # (n*oh*ow, k[+1]) @ (k[+1], filters)
-        z = z.reshape(x.shape[0], *(oh, ow)[-self.rank:], self.filters)  # (n, [oh,] ow, f)
-        y = self.activation.forward(z) if activate else z
+        n, per = x4.shape[0], oh * ow                              # per: output pixels a sample
+        weights = self._weights()                                  # (k[+1], filters)
+        xp = _windows.pad_buffer(x4.shape, pads, 0.0, x.dtype, self._scratch)
+        cols = _cols_buffer(n * per, weights.shape[0], x4.shape[-1], self.use_bias, x.dtype,
+                            self._scratch)                         # (n*oh*ow, k[+1])
+        z = np.empty((n * per, self.filters), x.dtype)
+        y = z if not activate else np.empty_like(z)
+
+        def work(s):   # one shard of samples: im2col, the GEMM, the activation
+            rows = slice(s.start * per, s.stop * per)
+            xs = x4[s] if xp is None else _windows.pad_into(x4[s], xp[s], pads)
+            _im2col(xs, cols[rows], self._window, self._strides, self._dilation, (oh, ow))
+            np.matmul(cols[rows], weights, out=z[rows])  # (r, k[+1]) @ (k[+1], f)
+            if activate:
+                y[rows] = self.activation.forward(z[rows])
+
+        parallel.run(work, parallel.shards(n, per * (len(weights) + self.filters)))
+        shape = (n, *(oh, ow)[-self.rank:], self.filters)          # (n, [oh,] ow, f)
+        z, y = z.reshape(shape), y.reshape(shape)
         self._cache = (x4.shape, pads, cols, z, y, activate)
         return y
 
     def backward(self, grad_output, fused=False, input_grad=True):
         x_shape, pads, cols, z, y, activated = self._cached()
-        grad_z = (self.activation.backward(z, y, grad_output) if activated and not fused
-                  else grad_output)
-        grad_z2 = grad_z.reshape(-1, self.filters)                 # (n*oh*ow, filters)
-        if cols.flags.f_contiguous:   # im2col's transposed layout (one input channel)
-            grad_weights = cols.T @ grad_z2     # (k[+1], n*oh*ow) @ (n*oh*ow, filters)
+        n, per = x_shape[0], len(cols) // x_shape[0]
+        parts = parallel.shards(n, per * (cols.shape[1] + self.filters))
+        if activated and not fused:
+            grad_z = np.empty_like(z)
+
+            def activation_grad(s):
+                grad_z[s] = self.activation.backward(z[s], y[s], grad_output[s])
+
+            parallel.run(activation_grad, parts)
         else:
+            grad_z = grad_output
+        grad_z2 = grad_z.reshape(-1, self.filters)                 # (n*oh*ow, filters)
+
+        def weight_grad(s):   # this shard's share of the sum over output pixels
+            rows = slice(s.start * per, s.stop * per)
+            if cols.flags.f_contiguous:   # im2col's transposed layout (one input channel)
+                return cols[rows].T @ grad_z2[rows]   # (k[+1], r) @ (r, filters)
             # (grad_z^T cols)^T rather than cols^T grad_z: OpenBLAS is 15-25% faster at this
             # long-reduction product with the wide operand on the right.
-            # (filters, n*oh*ow) @ (n*oh*ow, k[+1]) -> transposed view (k[+1], filters)
-            grad_weights = (grad_z2.T @ cols).T
+            # (filters, r) @ (r, k[+1]) -> transposed view (k[+1], filters)
+            return (grad_z2[rows].T @ cols[rows]).T
+
+        grad_weights = sum(parallel.run(weight_grad, parts))
         kernel = self.params["kernel"]
         kernel2 = kernel.reshape(-1, self.filters)                 # (k, filters)
-        self.grads["kernel"] = grad_weights[:len(kernel2)].reshape(kernel.shape)
+        self.grads["kernel"] = np.ascontiguousarray(
+            grad_weights[:len(kernel2)]).reshape(kernel.shape)
         if self.use_bias:
             self.grads["bias"] = grad_weights[-1]   # the ones column: sum of grad_z per filter
         if not input_grad:   # the model's first layer in training: its input is data
@@ -84,10 +114,20 @@ class _Conv(Layer):
         (kh, kw), c = self._window, x_shape[-1]
         kernel3 = kernel.reshape(kh * kw, c, self.filters).transpose(0, 2, 1)  # (kh*kw, f, c)
         grad_cols = self._scratch.buffer("grad_cols", (kh * kw, len(grad_z2), c), grad_z.dtype)
-        np.matmul(grad_z2, kernel3, out=grad_cols)  # (n*oh*ow, f) @ (kh*kw, f, c) -> 3-D
         out_hw = self._geometry(x_shape)[0]
-        grad_x = _col2im(grad_cols, x_shape, pads, self._window, self._strides, self._dilation,
-                         out_hw)                                   # (n, h, w, c)
+        (top, bottom), (left, right) = pads
+        grad_xp = np.empty((n, x_shape[1] + top + bottom, x_shape[2] + left + right, c),
+                           grad_z.dtype)
+
+        def input_grad_shard(s):
+            rows = slice(s.start * per, s.stop * per)
+            # (r, f) @ (kh*kw, f, c) -> (kh*kw, r, c)
+            np.matmul(grad_z2[rows], kernel3, out=grad_cols[:, rows])
+            _col2im(grad_cols[:, rows], grad_xp[s], self._window, self._strides,
+                    self._dilation, out_hw)
+
+        parallel.run(input_grad_shard, parts)
+        grad_x = grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :]
         return grad_x if self.rank == 2 else grad_x[:, 0]
 
     def _geometry(self, x4_shape):
@@ -218,61 +258,62 @@ class Conv2D(_Conv):
 
 # ---- private helpers: im2col / col2im ------------------------------------------------------
 
-def _im2col(xp, kernel_size, strides, dilation, out_hw, ones_column, scratch):
-    """Copy every receptive field of ``xp`` into one row: ``(n*oh*ow, kh*kw*c)``, plus a
-    last column of ones when ``ones_column`` (it multiplies the bias row of the weights).
+def _cols_buffer(rows, width, channels, ones_column, dtype, scratch):
+    """The reused ``(rows, width)`` im2col matrix, its last column ones when ``ones_column``
+    (filled once: im2col rewrites every other column on each call).
+
+    With one input channel it is the transposed view of a ``(width, rows)`` buffer: each
+    kernel offset's column is then one contiguous copy of the shifted image, 4-5x faster to
+    fill than ``k`` scattered values per row (the first CNN layer's im2col went from 0.65 to
+    0.14 ms a batch, one thread), BLAS reads either layout at the same speed, and the
+    benchmark CNN's epoch took 6-7% less time (1.15 s against 1.24 s on digit-like images,
+    1.48 s against 1.57 s on normal data, medians of 6 interleaved epochs on both cores).
+    """
+    if channels == 1:
+        return scratch.buffer("cols_t", (width, rows), dtype, fill=1.0).T
+    return scratch.buffer("cols", (rows, width), dtype, fill=1.0)
+
+
+def _im2col(xp, cols, kernel_size, strides, dilation, out_hw):
+    """Copy every receptive field of ``xp`` into one row of ``cols``: ``(n*oh*ow, k)``
+    filled in its first ``k = kh*kw*c`` columns, which follow the kernel's ``(kh, kw, c)``
+    order, so the GEMM with the reshaped kernel is the convolution.
 
     The rows come from a strided view (no copy, no loop) whose last three axes walk one
-    patch in the kernel's ``(kh, kw, c)`` order, taps ``dilation`` pixels apart, so the GEMM
-    with the reshaped kernel is the convolution.
-
-    With one input channel the matrix is returned as the transposed view of a
-    ``(k[+1], n*oh*ow)`` buffer: each kernel offset's column is then one contiguous copy of
-    the shifted image, 4-5x faster to fill than the ``k`` scattered values per row (the
-    first CNN layer's im2col went from 0.65 to 0.14 ms a batch, one thread), BLAS reads
-    either layout at the same speed, and the benchmark CNN's epoch took 6-7% less time
-    (1.15 s against 1.24 s on digit-like images, 1.48 s against 1.57 s on normal data,
-    medians of 6 interleaved epochs on both cores).
+    patch, taps ``dilation`` pixels apart; with one channel, from one shifted view of the
+    image per kernel offset (see ``_cols_buffer``).
     """
     n, _, _, c = xp.shape
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
     k = kh * kw * c
     if c == 1:
-        # Filled with ones once; the copies below rewrite all but the last row on every call.
-        cols_t = scratch.buffer("cols_t", (k + int(ones_column), n * oh * ow), xp.dtype,
-                                fill=1.0)
-        offsets = cols_t[:k].reshape(kh, kw, n, oh, ow)
+        offsets = cols.T[:k].reshape(kh, kw, n, oh, ow)            # (k, n*oh*ow) as 5-D
         for i in range(kh):
             for j in range(kw):
                 y0, x0 = i * dh, j * dw
                 offsets[i, j] = xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, 0]
-        return cols_t.T                                            # (n*oh*ow, k[+1]) view
+        return
     sn, sy, sx, sc = xp.strides
     patches = as_strided(xp, shape=(n, oh, ow, kh, kw, c),
                          strides=(sn, sy * sh, sx * sw, sy * dh, sx * dw, sc), writeable=False)
-    # Filled with ones once; the copy below rewrites all but the last column on every call.
-    cols = scratch.buffer("cols", (n * oh * ow, k + int(ones_column)), xp.dtype, fill=1.0)
-    cols6 = cols[:, :k].reshape(n, oh, ow, kh, kw, c)              # (n*oh*ow, k) as 6-D
-    np.copyto(cols6, patches)
-    return cols
+    np.copyto(cols[:, :k].reshape(n, oh, ow, kh, kw, c), patches)
 
 
-def _col2im(grad_cols, x_shape, pads, kernel_size, strides, dilation, out_hw):
+def _col2im(grad_cols, grad_xp, kernel_size, strides, dilation, out_hw):
     """Sum the patch gradients ``grad_cols``, ``(kh*kw, n*oh*ow, c)``, one slab per kernel
-    offset, back onto the pixels they were copied from.
+    offset, back onto the pixels of ``grad_xp`` (the padded input's gradient) they were
+    copied from.
 
     One strided add per kernel offset (kh*kw of them, not one per pixel): the inverse of
     ``_im2col`` without a scatter. With stride 1 both sides of each add have whole rows of
     ``ow*c`` contiguous values.
     """
-    n, h, w, c = x_shape
-    (top, bottom), (left, right) = pads
+    n, _, _, c = grad_xp.shape
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
-    grad_xp = np.zeros((n, h + top + bottom, w + left + right, c), grad_cols.dtype)
+    grad_xp[...] = 0
     grad_patches = grad_cols.reshape(kh, kw, n, oh, ow, c)   # (kh*kw, n*oh*ow, c) -> 6-D
     for i in range(kh):
         for j in range(kw):
             y0, x0 = i * dh, j * dw
             grad_xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, :] += (
                 grad_patches[i, j])
-    return grad_xp[:, top:top + h, left:left + w, :]

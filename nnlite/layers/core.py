@@ -17,6 +17,8 @@ class Flatten(Layer):
         x: (n, d1, d2, ...) -> (n, d1 * d2 * ...).
     """
 
+    splits_batch = True
+
     def forward(self, x, training=False):
         self._cache = x.shape
         return x.reshape(x.shape[0], -1)                         # (n, h, w, c) -> (n, h*w*c)
@@ -49,6 +51,8 @@ class Reshape(Layer):
     Shapes:
         x: (n, d1, d2, ...) -> (n, *target_shape).
     """
+
+    splits_batch = True
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -110,6 +114,8 @@ class Dropout(Layer):
         ValueError: for a rate outside [0, 1), NaN, or a bool.
     """
 
+    splits_batch = True
+
     supports_masking = True
 
     def __init__(self, rate, **kwargs):
@@ -139,6 +145,8 @@ class Activation(Layer):
     Args:
         activation: a name from ``nnlite.activations`` or an activation object.
     """
+
+    splits_batch = True
 
     fusable = True
     supports_masking = True

@@ -1,5 +1,8 @@
 """Dense: the fully connected layer."""
 
+import numpy as np
+
+from nnlite import _parallel as parallel
 from nnlite import activations, initializers
 from nnlite._utils import positive_int
 from nnlite.layers.base import Layer
@@ -26,6 +29,7 @@ class Dense(Layer):
     fusable = True
     skips_input_grad = True
     supports_masking = True   # each step is transformed alone, so a mask passes through
+    splits_batch = True
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", **kwargs):
@@ -43,24 +47,44 @@ class Dense(Layer):
             self._add_param("bias", (self.units,), initializers.zeros)
 
     def forward(self, x, training=False, mask=None):
-        z = x @ self.params["kernel"]                            # (n, in) @ (in, units)
-        if self.use_bias:
-            z += self.params["bias"]
-        y = self.activation.forward(z)
+        kernel, bias = self.params["kernel"], self.params.get("bias")
+        z = np.empty((*x.shape[:-1], self.units), x.dtype)
+        y = np.empty_like(z)
+
+        def work(s):   # a shard of samples: the product, the bias, the activation
+            np.matmul(x[s], kernel, out=z[s])                    # (n, in) @ (in, units)
+            if bias is not None:
+                z[s] += bias
+            y[s] = self.activation.forward(z[s])
+
+        parallel.run(work, parallel.shards(len(x), z[0].size))
         self._cache = (x, z, y)
         return y
 
     def backward(self, grad_output, fused=False, input_grad=True):
         x, z, y = self._cached()
+        kernel = self.params["kernel"]
         grad_z = grad_output if fused else self.activation.backward(z, y, grad_output)
         x2 = x.reshape(-1, x.shape[-1])                          # (n, in)
         grad_z2 = grad_z.reshape(-1, self.units)                 # (n, units)
-        self.grads["kernel"] = x2.T @ grad_z2                    # (in, n) @ (n, units)
+        grad_kernel = np.empty_like(kernel)
+
+        def kernel_rows(r):   # a shard of input features: no partial sums to add
+            np.matmul(x2[:, r].T, grad_z2, out=grad_kernel[r])   # (in, n) @ (n, units)
+
+        parallel.run(kernel_rows, parallel.shards(len(kernel), grad_z2.size))
+        self.grads["kernel"] = grad_kernel
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
         if not input_grad:
             return None
-        return grad_z @ self.params["kernel"].T                  # (n, units) @ (units, in)
+        grad_x = np.empty(x.shape, grad_z.dtype)
+
+        def input_rows(s):
+            np.matmul(grad_z[s], kernel.T, out=grad_x[s])        # (n, units) @ (units, in)
+
+        parallel.run(input_rows, parallel.shards(len(x), x[0].size))
+        return grad_x
 
     def output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.units)

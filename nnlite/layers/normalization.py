@@ -17,6 +17,8 @@ class _Normalization(Layer):
     shape ``gamma`` broadcasts with (1 except along ``axis``).
     """
 
+    splits_batch = True
+
     #: Shown in the axis error: LayerNormalization also takes a list of axes.
     _axis_plural = ""
 

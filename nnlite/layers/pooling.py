@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from nnlite import _parallel as parallel
 from nnlite.layers import _windows
 from nnlite.layers.base import Layer
 
@@ -12,6 +13,8 @@ class _Pooling(Layer):
     """What the windowed pools share: arguments, geometry, checks. They all run on a
     ``(n, h, w, c)`` image; a 1-D input is its ``(n, 1, steps, c)`` view with windows of
     height 1. Subclasses set ``rank`` and implement ``forward``/``backward``."""
+
+    splits_batch = True
 
     skips_input_grad = True
     rank = 2
@@ -83,23 +86,23 @@ class _MaxPooling(_Pooling):
         with the same gradient, and the ReLU then touches a fraction of the values."""
         x4 = self._image(x)
         out_hw, pads = self._geometry(x4.shape)
-        xp = _windows.pad(x4, pads, -np.inf, self._scratch)        # (n, hp, wp, c)
-        views = _windows.windows(xp, self._window, self._strides, out_hw)  # ph*pw x (n,oh,ow,c)
-        # A running max that records the offset of each strict improvement: since offsets
-        # grow, the largest recorded offset is the first maximum in scan order.
-        dtype = np.uint8 if len(views) < 256 else np.uint16
-        argmax = np.zeros(views[0].shape, dtype=dtype)
-        better = np.empty_like(argmax)
-        y = views[0]
-        for k, view in enumerate(views[1:], start=1):
-            np.greater(view, y, out=better)                        # 1 where offset k wins
-            y = np.maximum(y, view, out=None if k == 1 else y)  # the first one allocates y
-            better *= k
-            np.maximum(argmax, better, out=argmax)
-        if len(views) == 1:
-            y = y.copy()
-        pooled = y if self.rank == 2 else y[:, 0]
-        y = pooled if activation is None else activation.forward(pooled)
+        n, c = x4.shape[0], x4.shape[-1]
+        xp = _windows.pad_buffer(x4.shape, pads, -np.inf, x.dtype, self._scratch)
+        offsets = self._window[0] * self._window[1]
+        pooled = np.empty((n, *out_hw, c), x.dtype)
+        y = pooled if activation is None else np.empty_like(pooled)
+        argmax = np.empty((n, *out_hw, c), dtype=np.uint8 if offsets < 256 else np.uint16)
+
+        def work(s):
+            xs = x4[s] if xp is None else _windows.pad_into(x4[s], xp[s], pads)
+            _max_with_argmax(_windows.windows(xs, self._window, self._strides, out_hw),
+                             pooled[s], argmax[s])
+            if activation is not None:
+                y[s] = activation.forward(pooled[s])
+
+        parallel.run(work, parallel.shards(n, x4[0].size))
+        if self.rank == 1:
+            pooled, y = pooled[:, 0], y[:, 0]
         self._cache = (x4.shape, pads, argmax, pooled, y, activation)
         return y
 
@@ -107,21 +110,43 @@ class _MaxPooling(_Pooling):
         x4_shape, pads, argmax, pooled, y, activation = self._cached()
         if not input_grad:
             return None
-        if activation is not None:
-            grad_output = activation.backward(pooled, y, grad_output)
-        grad4 = self._image(grad_output)                           # (n, oh, ow, c)
         out_hw = argmax.shape[1:3]
         grad_xp = self._gradient_buffer(x4_shape, pads, out_hw, grad_output.dtype)
         overlap = _windows.overlapping(self._window, self._strides)
-        hit = np.empty(argmax.shape, dtype=bool)
-        for k, view in enumerate(_windows.windows(grad_xp, self._window, self._strides,
-                                                  out_hw)):
-            np.equal(argmax, k, out=hit)
-            if overlap:   # windows share input pixels: their gradients add up
-                view += grad4 * hit
-            else:         # each pixel is in at most one window: write, do not accumulate
-                np.multiply(grad4, hit, out=view)
+
+        def work(s):
+            grad = grad_output[s]
+            if activation is not None:
+                grad = activation.backward(pooled[s], y[s], grad)
+            grad4 = self._image(grad)                              # (n_s, oh, ow, c)
+            hit = np.empty(grad4.shape, dtype=bool)
+            for k, view in enumerate(_windows.windows(grad_xp[s], self._window, self._strides,
+                                                      out_hw)):
+                np.equal(argmax[s], k, out=hit)
+                if overlap:   # windows share input pixels: their gradients add up
+                    view += grad4 * hit
+                else:         # each pixel is in at most one window: write, do not accumulate
+                    np.multiply(grad4, hit, out=view)
+
+        parallel.run(work, parallel.shards(len(grad_xp), grad_xp[0].size))
         return self._crop(grad_xp, x4_shape, pads)
+
+
+def _max_with_argmax(views, out, argmax):
+    """Write the element-wise max of ``views`` (equal shapes) to ``out`` and the index of
+    the first view holding it to ``argmax``.
+
+    A running max that records the offset of each strict improvement: since offsets grow,
+    the largest recorded offset is the first maximum in scan order.
+    """
+    argmax[...] = 0
+    np.copyto(out, views[0])
+    better = np.empty_like(argmax)
+    for k, view in enumerate(views[1:], start=1):
+        np.greater(view, out, out=better)                          # 1 where offset k wins
+        np.maximum(out, view, out=out)
+        better *= k
+        np.maximum(argmax, better, out=argmax)
 
 
 class MaxPool1D(_MaxPooling):
@@ -259,6 +284,8 @@ class AveragePooling2D(_AveragePooling):
 
 class _GlobalPooling(Layer):
     """Pooling over every step or pixel at once: the input is seen as ``(n, L, c)``."""
+
+    splits_batch = True
 
     rank = 1
 
