@@ -8,8 +8,8 @@ and take the time from our threads (measured: two shards of a 1.4M-element maxim
 in 0.36 ms against 0.70 ms on one thread with BLAS single-threaded, and in 0.74 ms, no
 gain, right after a two-thread BLAS product).
 
-A model enters ``split_batches()`` around a pass when all its layers that compute do their
-own splitting (``Layer.splits_batch``); outside it, ``shards`` returns the whole batch as
+A model enters ``split_batches()`` around a pass when its layers ask for it
+(``Layer.threading``); outside it, ``shards`` returns the whole batch as
 one shard, so a layer called on its own, or checked by ``gradcheck``, runs unchanged.
 The number of threads is the number of cores this process may use (``NNLITE_NUM_THREADS``
 sets it; 1 turns the splitting off).
@@ -56,7 +56,7 @@ def split_batches():
             _workers = available_threads()
             if _workers > 1:
                 if _blas is None:
-                    import threadpoolctl   # a scikit-learn dependency, light to import
+                    import threadpoolctl  # a scikit-learn dependency, light to import
 
                     _blas = threadpoolctl.ThreadpoolController()
                 _limiter = _blas.limit(limits=1, user_api="blas")

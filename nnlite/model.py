@@ -31,8 +31,14 @@ class TrainingDivergedError(RuntimeError, FloatingPointError):
 class _Step(NamedTuple):
     """How the model runs one layer in a pass, planned once from the layers' capabilities."""
 
-    defer: bool           # forward(activate=False): the next layer applies the activation
-    absorb: object        # forward(activation=...): apply the previous layer's activation
+    #: Keyword options of ``forward``: ``activate=False`` (the next layer applies the
+    #: activation), ``activation=act`` (apply the previous layer's), ``pool_window=(ph, pw)``
+    #: (group the output by the next layer's pooling windows), ``windows=True`` (pool such
+    #: a grouped input).
+    options: dict
+    #: False when the input comes grouped by windows: its shape is the plan's, not one
+    #: the layer could check.
+    checks_input: bool = True
 
 
 class _Run(NamedTuple):
@@ -189,25 +195,25 @@ class Sequential:
 
     def _threads(self):
         """A context in which the layers split each batch across threads (see
-        ``nnlite._parallel``), when every layer runs well with BLAS on one thread."""
-        if self.layers and all(layer.splits_batch for layer in self.layers):
+        ``nnlite._parallel`` and ``Layer.threading``)."""
+        kinds = {layer.threading for layer in self.layers}
+        if "split" in kinds and "blas" not in kinds:
             return parallel.split_batches()
         return contextlib.nullcontext()
 
     def _forward(self, x, training):
         """Return the output and the mask that reaches it (None without masking layers)."""
-        plan = self._plan if self._plan is not None else _plan(self.layers)
+        # An unbuilt model's layers are built as the pass reaches them, from inputs they
+        # check, so its plan groups no output by windows (see ``_plan``).
+        plan = self._plan if self._plan is not None else _plan(self.layers, windows=False)
         mask = None
         for layer, step in zip(self.layers, plan, strict=True):
-            layer.prepare(x)
-            if step.defer:
-                y = layer.forward(x, training=training, activate=False)
-            elif step.absorb is not None:
-                y = layer.forward(x, training=training, activation=step.absorb)
-            elif layer.supports_masking:
-                y = layer.forward(x, training=training, mask=mask)
+            if step.checks_input:
+                layer.prepare(x)
+            if layer.supports_masking:
+                y = layer.forward(x, training=training, mask=mask, **step.options)
             else:
-                y = layer.forward(x, training=training)
+                y = layer.forward(x, training=training, **step.options)
             mask = layer.compute_mask(x, mask)
             x = y
         return x, mask
@@ -761,21 +767,30 @@ class Sequential:
 
 # ---- the plan of a pass ------------------------------------------------------------------
 
-def _plan(layers) -> list[_Step]:
+def _plan(layers, windows=True) -> list[_Step]:
     """Decide once, from the layers' declared capabilities, how each runs in a pass.
 
     A layer that ``defers_activation`` and whose activation ``commutes_with_max`` hands it to
     the next layer when that one ``absorbs_activation`` (a Conv2D's ReLU moves after a
-    max-pool, onto a quarter of the values; outputs and gradients stay the same).
+    max-pool, onto a quarter of the values; outputs and gradients stay the same). A layer
+    that ``groups_windows`` before one that ``takes_windows`` (and whose ``pool_window()``
+    allows it) writes its output grouped by window offset, which the pool then reduces in
+    contiguous blocks; pixels in no window are not computed at all.
     """
-    steps = [_Step(False, None) for _ in layers]
+    options = [{} for _ in layers]
+    checks = [True for _ in layers]
     for i, (layer, after) in enumerate(zip(layers[:-1], layers[1:], strict=True)):
         activation = getattr(layer, "activation", None)
-        if (layer.defers_activation and after.absorbs_activation and not steps[i].absorb
-                and getattr(activation, "commutes_with_max", False)):
-            steps[i] = _Step(True, None)
-            steps[i + 1] = _Step(False, activation)
-    return steps
+        if (layer.defers_activation and after.absorbs_activation and "activation" not in
+                options[i] and getattr(activation, "commutes_with_max", False)):
+            options[i]["activate"] = False
+            options[i + 1]["activation"] = activation
+        window = after.pool_window() if windows and after.takes_windows else None
+        if layer.groups_windows and window is not None:
+            options[i]["pool_window"] = window
+            options[i + 1]["windows"] = True
+            checks[i + 1] = False
+    return [_Step(o, c) for o, c in zip(options, checks, strict=True)]
 
 
 def _backward_one(layer, grad, fused, skip_input):

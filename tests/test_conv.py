@@ -87,9 +87,9 @@ def test_pool_gradcheck_odd_sizes(pool, stride, padding, float64, rng):
 
 
 def test_gradcheck_catches_a_col2im_that_overwrites(float64, rng, monkeypatch):
-    def col2im_overwriting(grad_cols, grad_xp, kernel_size, strides, dilation, out_hw):
+    def col2im_overwriting(grad_cols, grad_xp, kernel_size, strides, dilation, grid):
         n, _, _, c = grad_xp.shape
-        (kh, kw), (oh, ow) = kernel_size, out_hw
+        (kh, kw), (oh, ow) = kernel_size, grid.size
         grad_xp[...] = 0
         patches = grad_cols.reshape(kh, kw, n, oh, ow, c)
         for i in range(kh):
@@ -139,9 +139,9 @@ def pool_activations(monkeypatch):
     seen = []
     original = MaxPool2D.forward
 
-    def spy(self, x, training=False, activation=None):
+    def spy(self, x, training=False, activation=None, **options):
         seen.append(activation)
-        return original(self, x, training=training, activation=activation)
+        return original(self, x, training=training, activation=activation, **options)
 
     monkeypatch.setattr(MaxPool2D, "forward", spy)
     return seen

@@ -79,8 +79,8 @@ def test_gradcheck_catches_a_col2im_that_forgets_the_dilation(float64, rng, monk
     assert nnlite.gradcheck(layer, x) < 1e-6
     col2im = conv_module._col2im
 
-    def col2im_without_dilation(grad_cols, grad_xp, kernel_size, strides, dilation, out_hw):
-        col2im(grad_cols, grad_xp, kernel_size, strides, (1, 1), out_hw)
+    def col2im_without_dilation(grad_cols, grad_xp, kernel_size, strides, dilation, grid):
+        col2im(grad_cols, grad_xp, kernel_size, strides, (1, 1), grid)
 
     monkeypatch.setattr(conv_module, "_col2im", col2im_without_dilation)
     assert nnlite.gradcheck(layer, x) > 1e-2

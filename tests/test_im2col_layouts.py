@@ -30,11 +30,11 @@ def test_one_channel_matches_the_row_layout_of_two(cls, kwargs, shape, rng):
     two.params["kernel"][..., 1, :] = 0.0                              # ...that counts for 0
     one.params["bias"][:] = two.params["bias"][:] = rng.standard_normal(4)
     y1 = one.forward(x, training=True)
-    assert one._cache[2].flags.f_contiguous            # the transposed layout was used
+    assert one._cache[3].flags.f_contiguous            # the transposed layout was used
     grad = rng.standard_normal(y1.shape)
     y1, g1 = _pass(one, x, grad)
     y2, g2 = _pass(two, x2, grad)
-    assert not two._cache[2].flags.f_contiguous
+    assert not two._cache[3].flags.f_contiguous
     np.testing.assert_allclose(y1, y2, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(g1[..., 0], g2[..., 0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(one.grads["kernel"][..., 0, :], two.grads["kernel"][..., 0, :],

@@ -6,6 +6,7 @@ code path serves both ranks.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -93,6 +94,44 @@ def geometry(x_shape, window, strides, padding, dilation=(1, 1)):
         out.append((size + before + after - span) // s + 1)
         pads.append((before, after))
     return tuple(out), tuple(pads)
+
+
+class Grid(NamedTuple):
+    """The order of a convolution's output rows: for each sample, one block per window
+    offset ``(a, b)`` in ``offsets``, each holding the pixels ``(step_h*p + a, step_w*q + b)``
+    for ``p < size[0]``, ``q < size[1]``.
+
+    ``plain`` is the image's own row-major order; ``pooled`` groups the pixels by their place
+    in the non-overlapping windows of a max-pool that follows, so the pool reduces over
+    contiguous blocks, and pixels in no window (the last row of an odd size) are left out.
+    """
+
+    offsets: tuple
+    size: tuple
+    step: tuple
+
+    @classmethod
+    def plain(cls, out_hw):
+        return cls(((0, 0),), tuple(out_hw), (1, 1))
+
+    @classmethod
+    def pooled(cls, out_hw, window):
+        (oh, ow), (ph, pw) = out_hw, window
+        return cls(tuple((a, b) for a in range(ph) for b in range(pw)), (oh // ph, ow // pw),
+                   (ph, pw))
+
+    @property
+    def rows(self):
+        """Output rows per sample."""
+        return len(self.offsets) * self.size[0] * self.size[1]
+
+    def taps(self, a, b, i, j, strides, dilation):
+        """The input rows and columns read by kernel tap ``(i, j)`` of the output pixels of
+        offset ``(a, b)``, as two slices (of the padded input)."""
+        (gh, gw), (ph, pw), (sh, sw), (dh, dw) = self.size, self.step, strides, dilation
+        y0, x0 = a * sh + i * dh, b * sw + j * dw
+        return (slice(y0, y0 + sh * ph * (gh - 1) + 1, sh * ph),
+                slice(x0, x0 + sw * pw * (gw - 1) + 1, sw * pw))
 
 
 class Scratch(dict):

@@ -55,14 +55,24 @@ class Layer:
     #: ``forward(x, training, activation=act)`` applies ``act`` after the layer's own work;
     #: offered for activations with ``commutes_with_max`` (max-pooling).
     absorbs_activation = False
+    #: ``forward(x, training, pool_window=(ph, pw))`` returns the output grouped by the
+    #: offsets of the next layer's pooling windows, ``(n, ph*pw, oh // ph, ow // pw, c)``
+    #: (see ``takes_windows``); ``backward`` takes the gradient in that layout.
+    groups_windows = False
+    #: ``forward(x, training, windows=True)`` pools such a grouped input, and ``backward``
+    #: returns its gradient in that layout; ``pool_window()`` says when it can.
+    takes_windows = False
     #: ``forward(x, training, mask=mask)`` takes a boolean ``(n, t)`` mask of real steps.
     supports_masking = False
     #: The layer takes integer ids (Embedding): the model does not cast its input.
     integer_input = False
-    #: The layer runs as fast with BLAS on one thread: it shares its heavy work out over
-    #: ``nnlite._parallel.shards`` of the batch itself, or does no matrix products. A model
-    #: whose layers all say so runs its passes with the batch split across threads.
-    splits_batch = False
+    #: How the layer uses the cores (see ``nnlite._parallel``): ``"split"``, it shares its
+    #: element-wise work (most of its time) out over shards of the batch on threads itself,
+    #: and wants BLAS on one thread meanwhile; ``"either"``, it runs well both ways (little
+    #: work, or products it shares out when they are large); ``"blas"``, it relies on
+    #: BLAS's own threads. A model splits its batches when a layer says ``"split"`` and none
+    #: says ``"blas"``.
+    threading = "blas"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

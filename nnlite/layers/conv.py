@@ -20,11 +20,11 @@ class _Conv(Layer):
     in their constructor, the 2-D ``_window``, ``_strides`` and ``_dilation`` and ``padding``.
     """
 
-    splits_batch = True
-
     fusable = True
     skips_input_grad = True
     defers_activation = True
+    groups_windows = True
+    threading = "split"
     rank = 2
 
     def __init__(self, filters, activation, use_bias, kernel_initializer, **kwargs):
@@ -49,12 +49,19 @@ class _Conv(Layer):
         if self.use_bias:
             self._add_param("bias", (self.filters,), initializers.zeros)
 
-    def forward(self, x, training=False, activate=True):
+    def forward(self, x, training=False, activate=True, pool_window=None):
         """Convolve ``x``; with ``activate=False`` return the pre-activation (a model does
-        this when the next layer applies the activation, see ``MaxPool2D.forward``)."""
+        this when the next layer applies the activation, see ``MaxPool2D.forward``).
+
+        With ``pool_window=(ph, pw)`` the output is ``(n, ph*pw, oh // ph, ow // pw,
+        filters)``: the pixels grouped by their place in the windows of a max-pool that
+        follows (see ``_windows.Grid.pooled``), which pools them as contiguous blocks.
+        """
         x4 = x if self.rank == 2 else x[:, None]                   # (n, 1, steps, c) view
         (oh, ow), pads = self._geometry(x4.shape)
-        n, per = x4.shape[0], oh * ow                              # per: output pixels a sample
+        grid = (_windows.Grid.plain((oh, ow)) if pool_window is None
+                else _windows.Grid.pooled((oh, ow), pool_window))
+        n, per = x4.shape[0], grid.rows                            # per: output rows a sample
         weights = self._weights()                                  # (k[+1], filters)
         xp = _windows.pad_buffer(x4.shape, pads, 0.0, x.dtype, self._scratch)
         cols = _cols_buffer(n * per, weights.shape[0], x4.shape[-1], self.use_bias, x.dtype,
@@ -65,19 +72,22 @@ class _Conv(Layer):
         def work(s):   # one shard of samples: im2col, the GEMM, the activation
             rows = slice(s.start * per, s.stop * per)
             xs = x4[s] if xp is None else _windows.pad_into(x4[s], xp[s], pads)
-            _im2col(xs, cols[rows], self._window, self._strides, self._dilation, (oh, ow))
+            _im2col(xs, cols[rows], self._window, self._strides, self._dilation, grid)
             np.matmul(cols[rows], weights, out=z[rows])  # (r, k[+1]) @ (k[+1], f)
             if activate:
                 y[rows] = self.activation.forward(z[rows])
 
         parallel.run(work, parallel.shards(n, per * (len(weights) + self.filters)))
-        shape = (n, *(oh, ow)[-self.rank:], self.filters)          # (n, [oh,] ow, f)
+        if pool_window is None:
+            shape = (n, *(oh, ow)[-self.rank:], self.filters)      # (n, [oh,] ow, f)
+        else:
+            shape = (n, len(grid.offsets), *grid.size, self.filters)   # (n, ph*pw, gh, gw, f)
         z, y = z.reshape(shape), y.reshape(shape)
-        self._cache = (x4.shape, pads, cols, z, y, activate)
+        self._cache = (x4.shape, pads, grid, cols, z, y, activate)
         return y
 
     def backward(self, grad_output, fused=False, input_grad=True):
-        x_shape, pads, cols, z, y, activated = self._cached()
+        x_shape, pads, grid, cols, z, y, activated = self._cached()
         n, per = x_shape[0], len(cols) // x_shape[0]
         parts = parallel.shards(n, per * (cols.shape[1] + self.filters))
         if activated and not fused:
@@ -114,7 +124,6 @@ class _Conv(Layer):
         (kh, kw), c = self._window, x_shape[-1]
         kernel3 = kernel.reshape(kh * kw, c, self.filters).transpose(0, 2, 1)  # (kh*kw, f, c)
         grad_cols = self._scratch.buffer("grad_cols", (kh * kw, len(grad_z2), c), grad_z.dtype)
-        out_hw = self._geometry(x_shape)[0]
         (top, bottom), (left, right) = pads
         grad_xp = np.empty((n, x_shape[1] + top + bottom, x_shape[2] + left + right, c),
                            grad_z.dtype)
@@ -124,7 +133,7 @@ class _Conv(Layer):
             # (r, f) @ (kh*kw, f, c) -> (kh*kw, r, c)
             np.matmul(grad_z2[rows], kernel3, out=grad_cols[:, rows])
             _col2im(grad_cols[:, rows], grad_xp[s], self._window, self._strides,
-                    self._dilation, out_hw)
+                    self._dilation, grid)
 
         parallel.run(input_grad_shard, parts)
         grad_x = grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :]
@@ -274,46 +283,51 @@ def _cols_buffer(rows, width, channels, ones_column, dtype, scratch):
     return scratch.buffer("cols", (rows, width), dtype, fill=1.0)
 
 
-def _im2col(xp, cols, kernel_size, strides, dilation, out_hw):
-    """Copy every receptive field of ``xp`` into one row of ``cols``: ``(n*oh*ow, k)``
+def _im2col(xp, cols, kernel_size, strides, dilation, grid):
+    """Copy every receptive field of ``xp`` into one row of ``cols``: ``(n*rows, k)``
     filled in its first ``k = kh*kw*c`` columns, which follow the kernel's ``(kh, kw, c)``
-    order, so the GEMM with the reshaped kernel is the convolution.
+    order, so the GEMM with the reshaped kernel is the convolution. The rows of a sample
+    follow ``grid`` (a ``_windows.Grid``).
 
-    The rows come from a strided view (no copy, no loop) whose last three axes walk one
-    patch, taps ``dilation`` pixels apart; with one channel, from one shifted view of the
-    image per kernel offset (see ``_cols_buffer``).
+    The rows come from one strided view per window offset (no copy, no loop over pixels)
+    whose last three axes walk one patch, taps ``dilation`` pixels apart; with one channel,
+    from one shifted view of the image per kernel tap (see ``_cols_buffer``).
     """
     n, _, _, c = xp.shape
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
+    (kh, kw), (gh, gw), groups = kernel_size, grid.size, len(grid.offsets)
     k = kh * kw * c
     if c == 1:
-        offsets = cols.T[:k].reshape(kh, kw, n, oh, ow)            # (k, n*oh*ow) as 5-D
+        taps = cols.T[:k].reshape(kh, kw, n, groups, gh, gw)      # (k, n*rows) as 6-D
         for i in range(kh):
             for j in range(kw):
-                y0, x0 = i * dh, j * dw
-                offsets[i, j] = xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, 0]
+                for g, (a, b) in enumerate(grid.offsets):
+                    rows, columns = grid.taps(a, b, i, j, strides, dilation)
+                    taps[i, j, :, g] = xp[:, rows, columns, 0]
         return
     sn, sy, sx, sc = xp.strides
-    patches = as_strided(xp, shape=(n, oh, ow, kh, kw, c),
-                         strides=(sn, sy * sh, sx * sw, sy * dh, sx * dw, sc), writeable=False)
-    np.copyto(cols[:, :k].reshape(n, oh, ow, kh, kw, c), patches)
+    (sh, sw), (dh, dw), (ph, pw) = strides, dilation, grid.step
+    cols7 = cols[:, :k].reshape(n, groups, gh, gw, kh, kw, c)      # (n*rows, k) as 7-D
+    for g, (a, b) in enumerate(grid.offsets):
+        patches = as_strided(xp[:, a * sh:, b * sw:], shape=(n, gh, gw, kh, kw, c),
+                             strides=(sn, sy * sh * ph, sx * sw * pw, sy * dh, sx * dw, sc),
+                             writeable=False)
+        np.copyto(cols7[:, g], patches)
 
 
-def _col2im(grad_cols, grad_xp, kernel_size, strides, dilation, out_hw):
-    """Sum the patch gradients ``grad_cols``, ``(kh*kw, n*oh*ow, c)``, one slab per kernel
-    offset, back onto the pixels of ``grad_xp`` (the padded input's gradient) they were
+def _col2im(grad_cols, grad_xp, kernel_size, strides, dilation, grid):
+    """Sum the patch gradients ``grad_cols``, ``(kh*kw, n*rows, c)``, one slab per kernel
+    tap, back onto the pixels of ``grad_xp`` (the padded input's gradient) they were
     copied from.
 
-    One strided add per kernel offset (kh*kw of them, not one per pixel): the inverse of
-    ``_im2col`` without a scatter. With stride 1 both sides of each add have whole rows of
-    ``ow*c`` contiguous values.
+    One strided add per kernel tap and window offset (not one per pixel): the inverse of
+    ``_im2col`` without a scatter. Within one add no pixel appears twice.
     """
     n, _, _, c = grad_xp.shape
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
+    (kh, kw), (gh, gw), groups = kernel_size, grid.size, len(grid.offsets)
     grad_xp[...] = 0
-    grad_patches = grad_cols.reshape(kh, kw, n, oh, ow, c)   # (kh*kw, n*oh*ow, c) -> 6-D
+    grad_patches = grad_cols.reshape(kh, kw, n, groups, gh, gw, c)  # (kh*kw, n*rows, c) -> 7-D
     for i in range(kh):
         for j in range(kw):
-            y0, x0 = i * dh, j * dw
-            grad_xp[:, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw, :] += (
-                grad_patches[i, j])
+            for g, (a, b) in enumerate(grid.offsets):
+                rows, columns = grid.taps(a, b, i, j, strides, dilation)
+                grad_xp[:, rows, columns, :] += grad_patches[i, j, :, g]

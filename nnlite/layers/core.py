@@ -17,7 +17,7 @@ class Flatten(Layer):
         x: (n, d1, d2, ...) -> (n, d1 * d2 * ...).
     """
 
-    splits_batch = True
+    threading = "either"
 
     def forward(self, x, training=False):
         self._cache = x.shape
@@ -52,7 +52,7 @@ class Reshape(Layer):
         x: (n, d1, d2, ...) -> (n, *target_shape).
     """
 
-    splits_batch = True
+    threading = "either"
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -114,9 +114,8 @@ class Dropout(Layer):
         ValueError: for a rate outside [0, 1), NaN, or a bool.
     """
 
-    splits_batch = True
-
     supports_masking = True
+    threading = "either"
 
     def __init__(self, rate, **kwargs):
         super().__init__(**kwargs)
@@ -146,10 +145,9 @@ class Activation(Layer):
         activation: a name from ``nnlite.activations`` or an activation object.
     """
 
-    splits_batch = True
-
     fusable = True
     supports_masking = True
+    threading = "either"
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

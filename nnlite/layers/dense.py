@@ -29,7 +29,7 @@ class Dense(Layer):
     fusable = True
     skips_input_grad = True
     supports_masking = True   # each step is transformed alone, so a mask passes through
-    splits_batch = True
+    threading = "either"
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", **kwargs):

@@ -17,8 +17,7 @@ class _Normalization(Layer):
     shape ``gamma`` broadcasts with (1 except along ``axis``).
     """
 
-    splits_batch = True
-
+    threading = "either"
     #: Shown in the axis error: LayerNormalization also takes a list of axes.
     _axis_plural = ""
 

@@ -14,9 +14,8 @@ class _Pooling(Layer):
     ``(n, h, w, c)`` image; a 1-D input is its ``(n, 1, steps, c)`` view with windows of
     height 1. Subclasses set ``rank`` and implement ``forward``/``backward``."""
 
-    splits_batch = True
-
     skips_input_grad = True
+    threading = "split"
     rank = 2
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
@@ -79,11 +78,19 @@ class _Pooling(Layer):
 
 class _MaxPooling(_Pooling):
     absorbs_activation = True
+    takes_windows = True
 
-    def forward(self, x, training=False, activation=None):
+    def forward(self, x, training=False, activation=None, windows=False):
         """Pool ``x``, then apply ``activation`` if given. A model passes a convolution's
         ReLU here and runs the convolution without it: ``max(relu(z)) == relu(max(z))``,
-        with the same gradient, and the ReLU then touches a fraction of the values."""
+        with the same gradient, and the ReLU then touches a fraction of the values.
+
+        With ``windows=True``, ``x`` is a convolution's output already grouped by window
+        offset, ``(n, ph*pw, oh, ow, c)`` (see ``pool_window``), and the max is taken over
+        its second axis.
+        """
+        if windows:
+            return self._forward_windows(x, activation)
         x4 = self._image(x)
         out_hw, pads = self._geometry(x4.shape)
         n, c = x4.shape[0], x4.shape[-1]
@@ -103,13 +110,61 @@ class _MaxPooling(_Pooling):
         parallel.run(work, parallel.shards(n, x4[0].size))
         if self.rank == 1:
             pooled, y = pooled[:, 0], y[:, 0]
-        self._cache = (x4.shape, pads, argmax, pooled, y, activation)
+        self._cache = (False, x4.shape, pads, argmax, pooled, y, activation)
         return y
 
+    def pool_window(self):
+        """The window ``(ph, pw)`` when the windows tile the input without overlap or padding,
+        so that a convolution before this layer can group its output by window offset
+        (``Conv2D.forward(pool_window=...)``); None otherwise."""
+        fits = self._strides == self._window and self.padding == "valid"
+        return self._window if fits else None
+
+    def _forward_windows(self, z, activation):
+        n, groups = z.shape[:2]
+        pooled = np.empty((n, *z.shape[2:]), z.dtype)              # (n, oh, ow, c)
+        y = pooled if activation is None else np.empty_like(pooled)
+
+        def work(s):   # a running max over the contiguous (oh, ow, c) block of each offset
+            np.copyto(pooled[s], z[s, 0])
+            for g in range(1, groups):
+                np.maximum(pooled[s], z[s, g], out=pooled[s])
+            if activation is not None:
+                y[s] = activation.forward(pooled[s])
+
+        parallel.run(work, parallel.shards(n, z[0].size))
+        if self.rank == 1:
+            pooled, y = pooled[:, 0], y[:, 0]
+        self._cache = (True, z, pooled, y, activation)
+        return y
+
+    def _backward_windows(self, grad_output, cache):
+        _, z, pooled, y, activation = cache
+        grad_z = np.empty(z.shape, grad_output.dtype)              # (n, ph*pw, oh, ow, c)
+
+        def work(s):
+            grad = grad_output[s]
+            if activation is not None:
+                grad = activation.backward(pooled[s], y[s], grad)
+            # The gradient not yet given to an offset: the first offset holding the max
+            # takes it all (PyTorch's rule for ties), the later ones get 0.
+            left = self._image(grad).copy()                        # (n_s, oh, ow, c)
+            hit = np.empty(left.shape, dtype=bool)
+            for g in range(z.shape[1]):
+                np.equal(z[s, g], self._image(pooled[s]), out=hit)
+                np.multiply(left, hit, out=grad_z[s, g])
+                left -= grad_z[s, g]
+
+        parallel.run(work, parallel.shards(len(z), z[0].size))
+        return grad_z
+
     def backward(self, grad_output, input_grad=True):
-        x4_shape, pads, argmax, pooled, y, activation = self._cached()
+        cache = self._cached()
         if not input_grad:
             return None
+        if cache[0]:   # the input came grouped by window offset
+            return self._backward_windows(grad_output, cache)
+        _, x4_shape, pads, argmax, pooled, y, activation = cache
         out_hw = argmax.shape[1:3]
         grad_xp = self._gradient_buffer(x4_shape, pads, out_hw, grad_output.dtype)
         overlap = _windows.overlapping(self._window, self._strides)
@@ -285,8 +340,7 @@ class AveragePooling2D(_AveragePooling):
 class _GlobalPooling(Layer):
     """Pooling over every step or pixel at once: the input is seen as ``(n, L, c)``."""
 
-    splits_batch = True
-
+    threading = "either"
     rank = 1
 
     def build(self, input_shape):
