@@ -21,6 +21,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
+import numpy as np
+
 _lock = threading.Lock()
 _active = 0          # how many split_batches() blocks are open (they may nest)
 _workers = 1         # shards per batch while one is open
@@ -104,3 +106,15 @@ def run(work, parts: list[slice]) -> list:
     finally:
         wait(futures)
     return [first, *(future.result() for future in futures)]
+
+
+def matmul(a, b):
+    """``a @ b`` with the rows of ``a`` (its first axis) shared out over the threads;
+    ``b`` is 2-D."""
+    out = np.empty((*a.shape[:-1], b.shape[-1]), np.result_type(a.dtype, b.dtype))
+    # A row of the product costs about as much as copying 1/16 of its multiply-adds.
+    parts = shards(len(a), out[0].size * a.shape[-1] // 16)
+    if len(parts) == 1:
+        return np.matmul(a, b, out=out)
+    run(lambda s: np.matmul(a[s], b, out=out[s]), parts)
+    return out

@@ -1,7 +1,5 @@
 """Dense: the fully connected layer."""
 
-import numpy as np
-
 from nnlite import _parallel as parallel
 from nnlite import activations, initializers
 from nnlite._utils import positive_int
@@ -17,12 +15,10 @@ class Dense(Layer):
         use_bias: add a learned bias.
         kernel_initializer: name or callable for the kernel (bias starts at zero).
 
-    Shapes:
-        x: (n, ..., in) -> (n, ..., units). Params: kernel (in, units), bias (units,).
+    Shapes: x (n, ..., in) -> (n, ..., units); kernel (in, units), bias (units,).
 
     >>> import numpy as np
-    >>> layer = Dense(2, activation="relu", dtype="float64")
-    >>> layer(np.ones((3, 4))).shape
+    >>> Dense(2, activation="relu", dtype="float64")(np.ones((3, 4))).shape
     (3, 2)
     """
 
@@ -31,8 +27,8 @@ class Dense(Layer):
     supports_masking = True   # each step is transformed alone, so a mask passes through
     threading = "either"
 
-    def __init__(self, units, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 **kwargs):
         super().__init__(**kwargs)
         self.units = positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
@@ -47,44 +43,24 @@ class Dense(Layer):
             self._add_param("bias", (self.units,), initializers.zeros)
 
     def forward(self, x, training=False, mask=None):
-        kernel, bias = self.params["kernel"], self.params.get("bias")
-        z = np.empty((*x.shape[:-1], self.units), x.dtype)
-        y = np.empty_like(z)
-
-        def work(s):   # a shard of samples: the product, the bias, the activation
-            np.matmul(x[s], kernel, out=z[s])                    # (n, in) @ (in, units)
-            if bias is not None:
-                z[s] += bias
-            y[s] = self.activation.forward(z[s])
-
-        parallel.run(work, parallel.shards(len(x), z[0].size))
+        z = parallel.matmul(x, self.params["kernel"])            # (n, in) @ (in, units)
+        if self.use_bias:
+            z += self.params["bias"]
+        y = self.activation.forward(z)
         self._cache = (x, z, y)
         return y
 
     def backward(self, grad_output, fused=False, input_grad=True):
         x, z, y = self._cached()
-        kernel = self.params["kernel"]
         grad_z = grad_output if fused else self.activation.backward(z, y, grad_output)
         x2 = x.reshape(-1, x.shape[-1])                          # (n, in)
         grad_z2 = grad_z.reshape(-1, self.units)                 # (n, units)
-        grad_kernel = np.empty_like(kernel)
-
-        def kernel_rows(r):   # a shard of input features: no partial sums to add
-            np.matmul(x2[:, r].T, grad_z2, out=grad_kernel[r])   # (in, n) @ (n, units)
-
-        parallel.run(kernel_rows, parallel.shards(len(kernel), grad_z2.size))
-        self.grads["kernel"] = grad_kernel
+        self.grads["kernel"] = parallel.matmul(x2.T, grad_z2)    # (in, n) @ (n, units)
         if self.use_bias:
             self.grads["bias"] = grad_z2.sum(axis=0)
         if not input_grad:
             return None
-        grad_x = np.empty(x.shape, grad_z.dtype)
-
-        def input_rows(s):
-            np.matmul(grad_z[s], kernel.T, out=grad_x[s])        # (n, units) @ (units, in)
-
-        parallel.run(input_rows, parallel.shards(len(x), x[0].size))
-        return grad_x
+        return parallel.matmul(grad_z, self.params["kernel"].T)  # (n, units) @ (units, in)
 
     def output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.units)
