@@ -125,6 +125,18 @@ class Grid(NamedTuple):
         """Output rows per sample."""
         return len(self.offsets) * self.size[0] * self.size[1]
 
+    def in_image_order(self, grouped):
+        """Return ``grouped``, ``(n, groups, gh, gw, c)`` in this grid's order, as the
+        ``(n, gh*ph, gw*pw, c)`` image of the pixels it covers, and the plain grid of that
+        image."""
+        (gh, gw), (ph, pw) = self.size, self.step
+        if len(self.offsets) == 1:
+            return grouped[:, 0], self
+        image = np.empty((len(grouped), gh * ph, gw * pw, grouped.shape[-1]), grouped.dtype)
+        for g, (a, b) in enumerate(self.offsets):
+            image[:, a::ph, b::pw] = grouped[:, g]
+        return image, Grid.plain(image.shape[1:3])
+
     def taps(self, a, b, i, j, strides, dilation):
         """The input rows and columns read by kernel tap ``(i, j)`` of the output pixels of
         offset ``(a, b)``, as two slices (of the padded input)."""

@@ -146,14 +146,16 @@ class _MaxPooling(_Pooling):
             grad = grad_output[s]
             if activation is not None:
                 grad = activation.backward(pooled[s], y[s], grad)
-            # The gradient not yet given to an offset: the first offset holding the max
-            # takes it all (PyTorch's rule for ties), the later ones get 0.
-            left = self._image(grad).copy()                        # (n_s, oh, ow, c)
-            hit = np.empty(left.shape, dtype=bool)
+            grad, peak = self._image(grad), self._image(pooled[s])  # (n_s, oh, ow, c)
+            # The first offset holding the max takes the whole gradient (PyTorch's rule for
+            # ties), the later ones none: ``taken`` marks the pixels already given theirs
+            # (bookkeeping in bytes, 4x less memory traffic than subtracting gradients).
+            hit, taken = np.empty(grad.shape, dtype=bool), np.zeros(grad.shape, dtype=bool)
             for g in range(z.shape[1]):
-                np.equal(z[s, g], self._image(pooled[s]), out=hit)
-                np.multiply(left, hit, out=grad_z[s, g])
-                left -= grad_z[s, g]
+                np.equal(z[s, g], peak, out=hit)
+                np.greater(hit, taken, out=hit)                    # hit and not taken
+                np.multiply(grad, hit, out=grad_z[s, g])
+                taken |= hit
 
         parallel.run(work, parallel.shards(len(z), z[0].size))
         return grad_z
