@@ -18,7 +18,7 @@ sets it; 1 turns the splitting off).
 import contextvars
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
@@ -27,6 +27,7 @@ _active = 0          # how many split_batches() blocks are open (they may nest)
 _workers = 1         # shards per batch while one is open
 _blas = None         # threadpoolctl's controller of the loaded BLAS, made on first use
 _limiter = None      # the BLAS limit in force, to restore on leaving
+_blas_depth = 0      # how many one_blas_thread() blocks are open
 _helpers = []        # the helper threads (workers - 1 of them), made on first use
 _run_lock = threading.Lock()   # one run() at a time uses the helpers
 
@@ -90,35 +91,51 @@ def available_threads() -> int:
 
 
 @contextmanager
-def split_batches():
-    """While open, layers split their batches across threads and BLAS uses one thread.
-
-    Entering and leaving cost about 7 microseconds (the BLAS controller is made once), so a
-    model opens it around each training step rather than around a whole ``fit``, and user
-    callbacks never run with BLAS limited.
-    """
-    global _active, _workers, _blas, _limiter
+def one_blas_thread():
+    """BLAS on one thread while open (blocks nest); entering and leaving cost about 7
+    microseconds, the BLAS controller being made once."""
+    global _blas, _limiter, _blas_depth
     with _lock:
-        if _active == 0:
-            _workers = available_threads()
-            if _workers > 1:
-                if _blas is None:
-                    import threadpoolctl  # a scikit-learn dependency, light to import
+        if _blas_depth == 0:
+            if _blas is None:
+                import threadpoolctl  # a scikit-learn dependency, light to import
 
-                    _blas = threadpoolctl.ThreadpoolController()
-                _limiter = _blas.limit(limits=1, user_api="blas")
-                while len(_helpers) < _workers - 1:
-                    _helpers.append(_Helper())
-        _active += 1
+                _blas = threadpoolctl.ThreadpoolController()
+            _limiter = _blas.limit(limits=1, user_api="blas")
+        _blas_depth += 1
     try:
         yield
     finally:
         with _lock:
+            _blas_depth -= 1
+            if _blas_depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
+
+
+@contextmanager
+def split_batches():
+    """While open, layers split their batches across threads and BLAS uses one thread.
+
+    Cheap enough (about 10 microseconds) that a model opens it around each training step
+    rather than around a whole ``fit``, so user callbacks never run with BLAS limited.
+    """
+    global _active, _workers
+    with _lock:
+        if _active == 0:
+            _workers = available_threads()
+            while len(_helpers) < _workers - 1:
+                _helpers.append(_Helper())
+        _active += 1
+        workers = _workers
+    try:
+        with one_blas_thread() if workers > 1 else nullcontext():
+            yield
+    finally:
+        with _lock:
             _active -= 1
             if _active == 0:
-                if _limiter is not None:
-                    _limiter.restore_original_limits()
-                _limiter, _workers = None, 1
+                _workers = 1
 
 
 #: The least work (elements written) worth a thread of its own: handing a shard to another

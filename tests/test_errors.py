@@ -145,3 +145,20 @@ def test_nan_loss_names_epoch_and_batch():
 def test_non_layer_added():
     with pytest.raises(TypeError, match="Sequential.add expects a Layer, got str"):
         nnlite.Sequential(["dense"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_finiteness_check_finds_the_first_bad_value_and_not_overflowing_sums(dtype):
+    from nnlite._inputs import _first_non_finite
+
+    big = np.finfo(dtype).max / 2
+    x = np.zeros((20_000, 3, 4), dtype)
+    x[5] = big                     # finite, but the row sums to inf: must not be reported
+    assert _first_non_finite(x) is None
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[17_000, 2, 1] = bad      # in the third chunk
+        y[17_001, 0, 0] = bad
+        assert _first_non_finite(y) == (17_000, 2, 1)
+        assert _first_non_finite(np.asfortranarray(y)) == (17_000, 2, 1)  # no fast path
+    assert _first_non_finite(np.zeros((0, 4), dtype)) is None
