@@ -15,7 +15,6 @@ The number of threads is the number of cores this process may use (``NNLITE_NUM_
 sets it; 1 turns the splitting off).
 """
 
-import contextvars
 import os
 import threading
 from contextlib import contextmanager, nullcontext
@@ -162,12 +161,16 @@ def run(work, parts: list[slice]) -> list:
         return [work(parts[0])]
     with _run_lock:
         helpers = _helpers[:len(parts) - 1]
+        # A helper thread ignores, warns about or raises the floating-point errors the
+        # caller does (NumPy keeps that setting per thread or per context).
+        errors = np.geterr()
+
+        def call(part):
+            with np.errstate(**errors):
+                return work(part)
+
         for helper, part in zip(helpers, parts[1:], strict=True):
-            # Each call runs in a copy of the caller's context: NumPy's errstate lives
-            # there, so a helper thread ignores or raises the floating-point errors the
-            # caller does.
-            context = contextvars.copy_context()
-            helper.start(lambda part=part, context=context: context.run(work, part))
+            helper.start(lambda part=part: call(part))
         try:
             first = work(parts[0])
         finally:
