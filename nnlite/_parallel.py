@@ -89,6 +89,20 @@ def available_threads() -> int:
         return os.cpu_count() or 1
 
 
+def _numpy_blas():
+    """threadpoolctl's controller of the BLAS that NumPy calls: the one whose library lies in
+    NumPy's own folders (a wheel's ``numpy.libs``), else every BLAS loaded (a system or
+    conda NumPy links a shared one). Other BLAS libraries in the process, such as SciPy's
+    own OpenBLAS, keep their threads."""
+    import threadpoolctl  # a scikit-learn dependency, light to import
+
+    controller = threadpoolctl.ThreadpoolController()
+    home = os.path.dirname(np.__file__)
+    numpy_libs = [lib.filepath for lib in controller.lib_controllers
+                  if lib.user_api == "blas" and lib.filepath.startswith(home)]
+    return controller.select(filepath=numpy_libs) if numpy_libs else controller
+
+
 @contextmanager
 def one_blas_thread():
     """BLAS on one thread while open (blocks nest); entering and leaving cost about 7
@@ -97,9 +111,7 @@ def one_blas_thread():
     with _lock:
         if _blas_depth == 0:
             if _blas is None:
-                import threadpoolctl  # a scikit-learn dependency, light to import
-
-                _blas = threadpoolctl.ThreadpoolController()
+                _blas = _numpy_blas()
             _limiter = _blas.limit(limits=1, user_api="blas")
         _blas_depth += 1
     try:
