@@ -1,8 +1,10 @@
 """Small helpers shared by several modules: argument checks, registries, name suggestions."""
 
 import difflib
+import itertools
 import math
 import numbers
+from collections import defaultdict
 
 import numpy as np
 
@@ -83,3 +85,13 @@ class LazyModule:
         value = getattr(importlib.import_module(self._name), attr)
         setattr(self, attr, value)
         return value
+
+
+_NAME_COUNTERS: dict[str, itertools.count] = defaultdict(itertools.count)
+
+
+def unique_name(base: str) -> str:
+    """``base`` the first time it is asked for, then ``base_1``, ``base_2``, ... (Keras's
+    naming of layers and models)."""
+    count = next(_NAME_COUNTERS[base])
+    return base if count == 0 else f"{base}_{count}"

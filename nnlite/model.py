@@ -20,7 +20,7 @@ from nnlite._inputs import (
     split_validation,
 )
 from nnlite._training import InterruptFlag, RunningMeans, callback_list_for, end_training
-from nnlite._utils import fraction, non_negative_int, positive_int
+from nnlite._utils import fraction, non_negative_int, positive_int, unique_name
 from nnlite.layers.base import Layer, get_layer_class
 
 
@@ -60,7 +60,8 @@ class Sequential:
         layers: layers in order (more can be added with ``add``).
         input_shape: shape of one sample (no batch axis); when given the model is built at
             once, otherwise on the first call of ``fit``, ``predict`` or ``build``.
-        name: the model's name, shown by ``summary``.
+        name: the model's name, shown by ``summary``; by default ``"sequential"``, then
+            ``"sequential_1"``, ... for later models, as in Keras.
 
     Attributes:
         preprocessing: None, or an object (such as ``nnlite.text.TextVectorizer``) that
@@ -77,8 +78,8 @@ class Sequential:
     (2, 1)
     """
 
-    def __init__(self, layers=None, input_shape=None, name="sequential"):
-        self.name = name
+    def __init__(self, layers=None, input_shape=None, name=None):
+        self.name = unique_name("sequential") if name is None else str(name)
         self.layers: list[Layer] = []
         self.loss = self.optimizer = None
         self.metrics: list[str] = []

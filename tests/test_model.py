@@ -417,3 +417,10 @@ def test_keras_style_input_shape_on_the_first_layer():
     assert model.built
     assert model.layers[0].params["kernel"].shape == (3, 4)
     assert "input_shape" not in model.layers[0].get_config()
+
+
+def test_models_are_named_one_after_another_unless_named():
+    first, second = nnlite.Sequential(), nnlite.Sequential()
+    assert first.name != second.name
+    assert second.name.startswith("sequential")
+    assert nnlite.Sequential(name="encoder").name == "encoder"

@@ -1,13 +1,12 @@
 """The Layer contract every nnlite layer follows."""
 
 import itertools
-from collections import defaultdict
 
 import numpy as np
 
 from nnlite import config
+from nnlite._utils import unique_name
 
-_NAME_COUNTERS: dict[str, itertools.count] = defaultdict(itertools.count)
 _LAYER_CLASSES: dict[str, type] = {}
 
 
@@ -87,9 +86,7 @@ class Layer:
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape=None):
         if name is None:
-            base = _snake_case(type(self).__name__)
-            count = next(_NAME_COUNTERS[base])
-            name = base if count == 0 else f"{base}_{count}"
+            name = unique_name(_snake_case(type(self).__name__))
         self.name = name
         self.trainable = bool(trainable)
         self.dtype = config.resolve_dtype(dtype)
