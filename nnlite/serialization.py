@@ -27,8 +27,10 @@ import json
 import math
 import numbers
 import os
+import socket
 import stat
 import struct
+import warnings
 import zipfile
 import zlib
 
@@ -120,6 +122,7 @@ def atomic_open(path, mode="wb"):
             os.unlink(temp)
         raise
     _sync_folder(folder)
+    _remove_leftovers(folder, name)
 
 
 def _create_temp(folder, name):
@@ -127,7 +130,7 @@ def _create_temp(folder, name):
     # the umask then gives a new model file the permissions any other new file would get.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        temp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
+        temp = os.path.join(folder, f".{name}.{_owner()}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(temp, flags, 0o666), temp
         except FileExistsError:
@@ -136,6 +139,45 @@ def _create_temp(folder, name):
             raise type(exc)(exc.errno, f"cannot create a file in {folder!r} to write {name!r}: "
                             f"{exc.strerror}") from exc
     raise FileExistsError(f"could not create a temporary file in {folder!r}.")
+
+
+def _owner():
+    """Who writes a temporary file, put in its name: the host and the process, so that a
+    later save can tell the leftover of a killed process from a save still running."""
+    return f"{socket.gethostname().replace('.', '-')}-{os.getpid()}"
+
+
+def _remove_leftovers(folder, name):
+    """Remove the temporary files that killed processes of this host left for ``name``
+    (SIGKILL or a power cut gives ``atomic_open`` no chance to clean up), with one warning.
+    Files of live processes, or of other hosts sharing the folder, are left alone."""
+    host = _owner().rsplit("-", 1)[0]
+    removed = 0
+    for entry in os.listdir(folder):
+        parts = entry[len(name) + 2:].split(".") if entry.startswith(f".{name}.") else []
+        owner = parts[0].rsplit("-", 1) if len(parts) == 3 and parts[2] == "tmp" else []
+        if len(owner) != 2 or owner[0] != host or not owner[1].isdigit():
+            continue
+        if int(owner[1]) == os.getpid() or _process_alive(int(owner[1])):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, entry))
+            removed += 1
+    if removed:
+        warnings.warn(f"removed {removed} temporary file(s) that an interrupted save of "
+                      f"{name!r} left in {folder!r}.", stacklevel=4)
+
+
+def _process_alive(pid):
+    if os.name != "posix":
+        return True   # no cheap check: keep the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # e.g. another user's process: it exists
+        return True
+    return True
 
 
 def _sync_folder(folder):

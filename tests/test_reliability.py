@@ -139,6 +139,17 @@ def test_a_save_killed_midway_keeps_the_old_file(tmp_path, rng):
     leftovers = [p for p in tmp_path.iterdir() if p.name != "m.nnlite"]
     assert len(leftovers) == 1 and leftovers[0].name.startswith(".m.nnlite.")
     _assert_same_model(path, expected, old, rng.standard_normal((5, 4)))
+    # The next save removes it, and says so; another file's leftover and a file in the old
+    # naming are not touched.
+    other = tmp_path / f".other.nnlite.{leftovers[0].name.split('.')[3]}.0badc0de.tmp"
+    other.write_bytes(b"x")
+    unowned = tmp_path / ".m.nnlite.0badc0de.tmp"
+    unowned.write_bytes(b"x")
+    with pytest.warns(UserWarning, match=r"removed 1 temporary file\(s\) that an interrupted "
+                                         r"save of 'm.nnlite' left"):
+        old.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["m.nnlite", other.name, unowned.name])
 
 
 # ---- resuming: fit 2 + save + load + fit 2 == fit 4, bit for bit ------------------------
