@@ -176,3 +176,11 @@ def test_grouped_outputs_give_the_layer_by_layer_outputs_and_gradients(name, flo
     for layer, kept in zip(model.layers, grads, strict=True):
         for key in kept:
             np.testing.assert_allclose(kept[key], layer.grads[key], rtol=1e-12, atol=1e-12)
+
+
+def test_run_with_more_parts_than_helpers_does_the_rest_itself(monkeypatch):
+    monkeypatch.setenv("NNLITE_NUM_THREADS", "2")
+    parts = [slice(i, i + 1) for i in range(5)]
+    with parallel.split_batches():
+        assert parallel.run(lambda part: part.start * 10, parts) == [0, 10, 20, 30, 40]
+    assert parallel.run(lambda part: part.start, parts) == [0, 1, 2, 3, 4]   # no helpers
