@@ -235,7 +235,10 @@ def save_model(model, path, metadata=None, include_optimizer=True) -> None:
         raise ValueError("save: the model is not built yet; call build(input_shape) or fit.")
     meta = model.metadata if metadata is None else metadata
     arrays = {}
-    for i, array in enumerate(model.get_weights()):
+    # The layers' own arrays, not get_weights()'s copies: a save needs no second copy of
+    # the model in memory (write_array streams each one in chunks of at most 16 MiB).
+    weights = (array for layer in model.layers for _, array in layer.weights())
+    for i, array in enumerate(weights):
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise ValueError(f"save: weight array {i} holds NaN or inf, and such a file would "
                              "be refused when loaded; the previous file was kept.")

@@ -666,3 +666,20 @@ def test_atomic_open_refuses_an_unknown_mode(tmp_path):
     with pytest.raises(ValueError, match="mode must be 'wb' or 'w', got 'a'"):
         with atomic_open(tmp_path / "x", "a"):
             pass
+
+
+def test_save_keeps_no_second_copy_of_the_weights_in_memory(tmp_path):
+    import tracemalloc
+
+    model = nnlite.Sequential([Dense(3000)], input_shape=(3000,))   # 36 MB of float32
+    size = sum(a.nbytes for a in model.get_weights())
+    tracemalloc.start()
+    try:
+        model.save(tmp_path / "big.nnlite")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.6 * size   # at most one 16 MiB chunk of NumPy's writer, not a copy
+    loaded = nnlite.load_model(tmp_path / "big.nnlite")
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
