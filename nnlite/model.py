@@ -576,8 +576,36 @@ class Sequential:
                 isinstance(x, str) or np.asarray(x).dtype.kind in "OUS"):
             out = self.preprocessing([x] if isinstance(x, str) else x)
             # A vectorizer asked for sparse output gives a SciPy matrix; layers take arrays.
-            return out.toarray() if hasattr(out, "toarray") else out
+            return self._fit_steps(out.toarray() if hasattr(out, "toarray") else out)
         return x
+
+    def _fit_steps(self, ids):
+        """Pad or cut token ids ``(n, L)`` to the steps the model was built for.
+
+        A vectorizer without ``output_sequence_length`` pads each call to its longest text,
+        so new texts come in other lengths than the training ones. Padding uses id 0 (what
+        the vectorizer pads with) on the vectorizer's ``pad`` side; cutting drops tokens from
+        that side too, and says so.
+        """
+        if (not self.built or ids.ndim != 2 or ids.dtype.kind not in "iu"
+                or len(self._input_shape) != 1 or ids.shape[1] == self._input_shape[0]):
+            return ids
+        steps, pre = self._input_shape[0], getattr(self.preprocessing, "pad", "post") == "pre"
+        if ids.shape[1] > steps:
+            kept = ids[:, -steps:] if pre else ids[:, :steps]
+            cut = int(np.count_nonzero(np.count_nonzero(ids, axis=1) >
+                                       np.count_nonzero(kept, axis=1)))
+            if cut:
+                warnings.warn(f"{cut} text(s) have more tokens than the {steps} steps the "
+                              f"model was built for; their {'first' if pre else 'last'} "
+                              f"tokens were dropped.", stacklevel=4)
+            return kept
+        padded = np.zeros((len(ids), steps), dtype=ids.dtype)
+        if pre:
+            padded[:, steps - ids.shape[1]:] = ids
+        else:
+            padded[:, :ids.shape[1]] = ids
+        return padded
 
     # ---- weights, summary, saving ------------------------------------------------------
 

@@ -16,6 +16,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 import nnlite
+from nnlite.layers import GRU, Dense, Embedding
 from nnlite.text import TextVectorizer
 
 CORPUS = [
@@ -469,3 +470,22 @@ def test_the_code_in_docs_text_md_runs_as_written(capsys):
     assert capsys.readouterr().out.splitlines() == [
         "['', '[UNK]', 'and', 'dull', 'funny', 'a', 'far', 'film', 'long', 'moving']",
         "[[5 3 7 1 8]", " [1 4 0 0 0]]", "(2, 1)"]
+
+
+@pytest.mark.parametrize("pad", ["post", "pre"])
+def test_a_model_takes_texts_of_any_length_after_a_vectorizer_without_fixed_length(pad):
+    texts = ["the cat sat on the mat", "dogs bark", "a long text about many things", "cats"]
+    vectorizer = TextVectorizer(max_tokens=40, pad=pad).adapt(texts)
+    model = nnlite.Sequential([Embedding(40, 4, mask_zero=True), GRU(3),
+                               Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="sgd")
+    model.preprocessing = vectorizer
+    model.fit(texts, np.array([0, 1, 0, 1]), epochs=1, verbose=0)   # built for 6 steps
+    together = model.predict(texts)
+    for i, text in enumerate(texts):   # alone, each is padded to 6 steps, not to its own
+        np.testing.assert_allclose(model.predict([text]), together[i:i + 1], rtol=1e-6)
+    long = "one two three four five six seven eight"
+    with pytest.warns(UserWarning, match=r"1 text\(s\) have more tokens than the 6 steps"):
+        cut = model.predict([long])
+    kept = "one two three four five six" if pad == "post" else "three four five six seven eight"
+    np.testing.assert_allclose(cut, model.predict([kept]), rtol=1e-6)
