@@ -15,6 +15,7 @@ The number of threads is the number of cores this process may use (``NNLITE_NUM_
 sets it; 1 turns the splitting off).
 """
 
+import math
 import os
 import threading
 from contextlib import contextmanager, nullcontext
@@ -78,16 +79,52 @@ if hasattr(os, "register_at_fork"):
 
 
 def available_threads() -> int:
-    """The threads a pass may use: ``NNLITE_NUM_THREADS`` if set, else the usable cores."""
+    """The threads a pass may use: ``NNLITE_NUM_THREADS`` if set, else as many as NumPy's
+    BLAS would use (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``threadpoolctl``
+    limits are respected that way), at most the cores this process may run on (its CPU
+    affinity and, in a container, its CPU quota)."""
     value = os.environ.get("NNLITE_NUM_THREADS", "").strip()
     if value:
         if not value.isdigit() or int(value) < 1:
             raise ValueError(f"NNLITE_NUM_THREADS must be a positive integer, got {value!r}.")
         return int(value)
+    cores = _usable_cores()
+    if cores == 1:
+        return 1
+    global _blas
+    if _blas is None:
+        _blas = _numpy_blas()
+    blas = [lib.num_threads for lib in _blas.lib_controllers]
+    return max(1, min(cores, *blas)) if blas else cores
+
+
+def _usable_cores():
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:   # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    # A container's CPU quota: cgroup v2's cpu.max, else v1's quota and period files.
+    for files in (("/sys/fs/cgroup/cpu.max",),
+                  ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            texts = []
+            for name in files:
+                with open(name) as file:
+                    texts.append(file.read())
+        except OSError:
+            continue
+        quota = quota_cores(" ".join(texts))
+        return cores if quota is None else min(cores, quota)
+    return cores
+
+
+def quota_cores(text):
+    """The cores a CPU quota grants, rounded up, from ``"<quota> <period>"`` (cgroup v2's
+    ``cpu.max``, or v1's two files joined); None for no quota (``max`` or ``-1``)."""
+    fields = text.split()
+    if len(fields) != 2 or not all(f.isdigit() and int(f) > 0 for f in fields):
+        return None
+    return max(1, math.ceil(int(fields[0]) / int(fields[1])))
 
 
 def _numpy_blas():

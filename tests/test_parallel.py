@@ -184,3 +184,16 @@ def test_run_with_more_parts_than_helpers_does_the_rest_itself(monkeypatch):
     with parallel.split_batches():
         assert parallel.run(lambda part: part.start * 10, parts) == [0, 10, 20, 30, 40]
     assert parallel.run(lambda part: part.start, parts) == [0, 1, 2, 3, 4]   # no helpers
+
+
+def test_threads_follow_blas_limits_and_cpu_quotas(monkeypatch, rng):
+    monkeypatch.delenv("NNLITE_NUM_THREADS", raising=False)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert parallel.available_threads() == 1   # the user asked BLAS for one thread
+        with parallel.split_batches():
+            assert parallel.shards(64, parallel.MIN_SHARD) == [slice(0, 64)]
+    assert parallel.quota_cores("200000 100000\n") == 2
+    assert parallel.quota_cores("150000 100000") == 2
+    assert parallel.quota_cores("50000 100000") == 1
+    assert parallel.quota_cores("max 100000") is None
+    assert parallel.quota_cores("-1\n 100000\n") is None
