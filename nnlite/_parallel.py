@@ -250,3 +250,13 @@ def matmul(a, b):
         return np.matmul(a, b, out=out)
     run(lambda s: np.matmul(a[s], b, out=out[s]), parts)
     return out
+
+
+def map_rows(fn, *arrays, size=1):
+    """``fn(*arrays)`` for a ``fn`` that treats rows (first axis) alone, as activations do:
+    inside a split pass shard by shard, the results joined in one copy; outside it one call
+    and no copy. ``size`` is the values written per row (see ``shards``)."""
+    parts = shards(len(arrays[0]), size)
+    if len(parts) == 1:
+        return fn(*arrays)
+    return np.concatenate(run(lambda s: fn(*(a[s] for a in arrays)), parts))

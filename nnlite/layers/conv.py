@@ -67,17 +67,15 @@ class _Conv(Layer):
         cols = _cols_buffer(n * per, weights.shape[0], x4.shape[-1], self.use_bias, x.dtype,
                             self._scratch)                         # (n*oh*ow, k[+1])
         z = np.empty((n * per, self.filters), x.dtype)
-        y = z if not activate else np.empty_like(z)
 
-        def work(s):   # one shard of samples: im2col, the GEMM, the activation
+        def work(s):   # one shard of samples: im2col and the GEMM
             rows = slice(s.start * per, s.stop * per)
             xs = x4[s] if xp is None else _windows.pad_into(x4[s], xp[s], pads)
             _im2col(xs, cols[rows], self._window, self._strides, self._dilation, grid)
             np.matmul(cols[rows], weights, out=z[rows])  # (r, k[+1]) @ (k[+1], f)
-            if activate:
-                y[rows] = self.activation.forward(z[rows])
 
         parallel.run(work, parallel.shards(n, per * (len(weights) + self.filters)))
+        y = parallel.map_rows(self.activation.forward, z, size=self.filters) if activate else z
         if pool_window is None:
             shape = (n, *(oh, ow)[-self.rank:], self.filters)      # (n, [oh,] ow, f)
         else:
@@ -90,15 +88,10 @@ class _Conv(Layer):
         x_shape, pads, grid, cols, z, y, activated = self._cached()
         n, per = x_shape[0], len(cols) // x_shape[0]
         parts = parallel.shards(n, per * (cols.shape[1] + self.filters))
+        grad_z = grad_output
         if activated and not fused:
-            grad_z = np.empty_like(z)
-
-            def activation_grad(s):
-                grad_z[s] = self.activation.backward(z[s], y[s], grad_output[s])
-
-            parallel.run(activation_grad, parts)
-        else:
-            grad_z = grad_output
+            grad_z = parallel.map_rows(self.activation.backward, z, y, grad_output,
+                                       size=z[0].size)
         grad_z2 = grad_z.reshape(-1, self.filters)                 # (n*oh*ow, filters)
 
         def weight_grad(s):   # this shard's share of the sum over output pixels
